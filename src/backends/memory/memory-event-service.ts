@@ -1,0 +1,76 @@
+import type { EventService, SubscribeOptions, Subscription } from '../../core/contract.js';
+import { FanOut } from '../../core/fan-out.js';
+import { type Logger, silentLogger } from '../../core/logger.js';
+import { ServiceClosedError } from '../../errors.js';
+
+/** Options of {@link createInMemoryEventService}. */
+export interface InMemoryEventServiceOptions {
+  /** Where publish-after-close and similar misuse is reported. @default a logger that logs nothing */
+  logger?: Logger;
+  /** A name for this service in log fields. @default "memory" */
+  name?: string;
+}
+
+class InMemoryEventService<T> implements EventService<T> {
+  #fanOut = new FanOut<T>();
+  #closed = false;
+  #logger: Logger;
+  #name: string;
+
+  constructor(options: InMemoryEventServiceOptions) {
+    this.#logger = options.logger ?? silentLogger;
+    this.#name = options.name ?? 'memory';
+  }
+
+  get liveSubscriptions(): number {
+    return this.#fanOut.size;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  publish(event: T): void {
+    if (this.#closed) {
+      this.#logger.warn({ service: this.#name }, 'publish after close ignored: the event was not delivered');
+      return;
+    }
+    this.#fanOut.deliver(event);
+  }
+
+  publishConfirmed(event: T): Promise<number> {
+    if (this.#closed) return Promise.reject(new ServiceClosedError());
+    return Promise.resolve(this.#fanOut.deliver(event));
+  }
+
+  subscribe(options?: SubscribeOptions): Promise<Subscription<T>> {
+    if (this.#closed) return Promise.reject(new ServiceClosedError());
+    try {
+      return Promise.resolve(this.#fanOut.open(options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#fanOut.endAll();
+    return Promise.resolve();
+  }
+}
+
+/**
+ * An event service within one process: no I/O, delivery is a loop over the
+ * live subscriptions' bounded buffers.
+ *
+ * @example
+ * ```ts
+ * const events = createInMemoryEventService<{ n: number }>();
+ * const sub = await events.subscribe();
+ * events.publish({ n: 1 });
+ * const { value } = await sub.next(); // { n: 1 }
+ * ```
+ */
+export function createInMemoryEventService<T>(options: InMemoryEventServiceOptions = {}): EventService<T> {
+  return new InMemoryEventService<T>(options);
+}

@@ -1,0 +1,141 @@
+/**
+ * The contract every Tidings backend keeps. The shared conformance suite
+ * (`src/conformance/`) is its executable form: a backend is correct when it
+ * passes that suite unchanged.
+ */
+
+/**
+ * What a subscription does when its buffer is full and another event arrives.
+ *
+ * - `drop-newest`: the subscriber stays, the arriving event is skipped.
+ * - `drop-oldest`: the subscriber stays, the oldest buffered event is discarded
+ *   to make room for the arriving one.
+ * - `evict`: the subscription ends; its iterator yields what is buffered, then
+ *   throws a {@link SlowConsumerError}.
+ *
+ * Every dropped event is counted in {@link Subscription.dropped} and reported
+ * as a {@link Gap}.
+ */
+export type OverflowPolicy = 'drop-newest' | 'drop-oldest' | 'evict';
+
+/** Options of {@link EventService.subscribe}. */
+export interface SubscribeOptions {
+  /**
+   * Maximum number of delivered-but-unread events held for this subscriber.
+   * Memory stays bounded by it whatever the consumer does.
+   * @default 256
+   */
+  bufferSize?: number;
+  /**
+   * What happens when the buffer is full.
+   * @default "drop-newest"
+   */
+  overflow?: OverflowPolicy;
+  /**
+   * Aborting it closes the subscription, exactly like `close()`. If it is
+   * already aborted, `subscribe()` rejects with its reason.
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * Why a subscriber may not have seen every event: some were dropped because
+ * its buffer was full (`overflow`), or the backend lost its broker connection
+ * for a while and events published meanwhile never reached it (`reconnect`).
+ * A consumer that keeps derived state should re-fetch it.
+ */
+export interface Gap {
+  /** What caused the loss. When several causes merged into one report, the first. */
+  readonly reason: 'overflow' | 'reconnect';
+  /**
+   * Events known to be lost. Exact for overflow; for a reconnect the number is
+   * unknowable and counts 0.
+   */
+  readonly dropped: number;
+}
+
+/**
+ * A live stream of events for one subscriber. Iterate it with `for await`;
+ * iteration ends when the subscription is closed by `close()`, `break`,
+ * `await using`, its `AbortSignal`, or the service closing. It throws only
+ * {@link SlowConsumerError}, after an `evict` overflow.
+ *
+ * @example
+ * ```ts
+ * await using sub = await service.subscribe({ bufferSize: 1024 });
+ * for await (const event of sub) {
+ *   const gap = sub.takeGap();
+ *   if (gap) await refetchState();
+ *   handle(event);
+ * }
+ * ```
+ */
+export interface Subscription<T> extends AsyncIterable<T>, AsyncDisposable {
+  /** A random UUID identifying this subscription (for logs and metrics). */
+  readonly id: string;
+  /** Events buffered and not yet read. */
+  readonly pending: number;
+  /** Events handed to the consumer so far. */
+  readonly delivered: number;
+  /** Events this subscription dropped on overflow (exact, monotonic). */
+  readonly dropped: number;
+  /** True once the subscription no longer receives events. */
+  readonly closed: boolean;
+  /**
+   * Reports, and clears, loss that happened at the point the consumer has
+   * reached: call it after each event (or whenever convenient). A gap becomes
+   * visible once every event delivered before the loss has been read, so state
+   * re-fetched then is newer than anything still to come.
+   * @returns the merged gap since the last call, or `undefined` if none.
+   */
+  takeGap(): Gap | undefined;
+  /**
+   * Waits for the next event.
+   * @returns `{ done: true }` once the subscription is closed.
+   * @throws {SlowConsumerError} after an `evict` overflow, once the buffer is drained.
+   */
+  next(): Promise<IteratorResult<T, undefined>>;
+  /**
+   * Ends the subscription: a pending `next()` resolves `done`, buffered events
+   * are discarded, the backend forgets the subscriber. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * A typed publish/subscribe service.
+ *
+ * `publish` may be called from anywhere (request handlers, workflows): it never
+ * throws on transport failure and never waits for subscribers. Every
+ * subscription that is live when an event is published receives it, in
+ * publish order per publisher, unless its own buffer overflows (and then the
+ * loss is counted and reported).
+ */
+export interface EventService<T> {
+  /**
+   * Publishes fire-and-forget. Transport failures are logged and counted,
+   * never thrown; publishing after `close()` is a logged no-op.
+   */
+  publish(event: T): void;
+  /**
+   * Publishes and resolves once the backend accepted the event.
+   * @returns the number of receivers the backend reported (in-memory: local
+   * subscriptions; Redis: subscribed connections, as `PUBLISH` returns).
+   * @throws {PublishError} when the event could not be handed over.
+   * @throws {ServiceClosedError} after `close()`.
+   */
+  publishConfirmed(event: T): Promise<number>;
+  /**
+   * Opens a subscription. Resolves only once it is live: any event published
+   * after the promise resolves is delivered to it.
+   * @throws {ServiceClosedError} after `close()`.
+   * @throws {TypeError} on invalid options.
+   */
+  subscribe(options?: SubscribeOptions): Promise<Subscription<T>>;
+  /** Subscriptions currently live on this service. */
+  readonly liveSubscriptions: number;
+  /** True once `close()` was called. */
+  readonly closed: boolean;
+  /** Ends every subscription and releases the backend's resources. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,247 @@
+import { randomUUID } from 'node:crypto';
+import { SlowConsumerError } from '../errors.js';
+import { BoundedQueue } from './bounded-queue.js';
+import type { Gap, OverflowPolicy, SubscribeOptions, Subscription } from './contract.js';
+
+/** Default {@link SubscribeOptions.bufferSize}. */
+export const DEFAULT_BUFFER_SIZE = 256;
+
+const OVERFLOW_POLICIES: ReadonlySet<string> = new Set<OverflowPolicy>(['drop-newest', 'drop-oldest', 'evict']);
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+const DONE_PROMISE = Promise.resolve(DONE);
+
+/** What the backend learns about a subscription's life, for accounting. */
+export interface SubscriptionHooks<T> {
+  /** Called once when the subscription stops receiving (close, abort, eviction, service close). */
+  released(sub: LocalSubscription<T>): void;
+  /** Called for every event dropped on overflow. */
+  dropped?(reason: 'overflow' | 'eviction'): void;
+}
+
+interface Waiter<T> {
+  resolve(result: IteratorResult<T, undefined>): void;
+  reject(error: unknown): void;
+}
+
+/** Checks subscribe options, throwing a `TypeError` that names the bad one. */
+export function resolveSubscribeOptions(options: SubscribeOptions | undefined): {
+  bufferSize: number;
+  overflow: OverflowPolicy;
+  signal: AbortSignal | undefined;
+} {
+  const bufferSize = options?.bufferSize ?? DEFAULT_BUFFER_SIZE;
+  if (!Number.isSafeInteger(bufferSize) || bufferSize < 1) {
+    throw new TypeError(`options.bufferSize must be a positive integer, got ${String(bufferSize)}`);
+  }
+  const overflow = options?.overflow ?? 'drop-newest';
+  if (!OVERFLOW_POLICIES.has(overflow)) {
+    throw new TypeError(
+      `options.overflow must be one of ${[...OVERFLOW_POLICIES].join(', ')}, got ${String(overflow)}`,
+    );
+  }
+  const signal = options?.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError('options.signal must be an AbortSignal');
+  }
+  return { bufferSize, overflow, signal };
+}
+
+/**
+ * The subscription every backend hands out: a bounded buffer in front of an
+ * async iterator. Backends push with {@link deliver}; they never block on it.
+ */
+export class LocalSubscription<T> implements Subscription<T> {
+  readonly id: string = randomUUID();
+  #queue: BoundedQueue<T>;
+  #overflow: OverflowPolicy;
+  #hooks: SubscriptionHooks<T>;
+  #signal: AbortSignal | undefined;
+  #waiter: Waiter<T> | undefined;
+  /** Further concurrent `next()` callers; rare, so kept off the hot path. */
+  #moreWaiters: Waiter<T>[] | undefined;
+  #closed = false;
+  #released = false;
+  #error: SlowConsumerError | undefined;
+  #delivered = 0;
+  #dropped = 0;
+  /** Events still to be read before the pending gap becomes visible; -1 when none. */
+  #gapAt = -1;
+  #gapReason: Gap['reason'] = 'overflow';
+  #gapDropped = 0;
+
+  constructor(options: SubscribeOptions | undefined, hooks: SubscriptionHooks<T>) {
+    const { bufferSize, overflow, signal } = resolveSubscribeOptions(options);
+    signal?.throwIfAborted();
+    this.#queue = new BoundedQueue<T>(bufferSize);
+    this.#overflow = overflow;
+    this.#hooks = hooks;
+    if (signal) {
+      this.#signal = signal;
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  get pending(): number {
+    return this.#queue.size;
+  }
+
+  get delivered(): number {
+    return this.#delivered;
+  }
+
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The buffer limit this subscription was opened with. */
+  get bufferSize(): number {
+    return this.#queue.limit;
+  }
+
+  /** Hands one event to this subscriber without ever blocking. */
+  deliver(event: T): void {
+    if (this.#closed) return;
+    const waiter = this.#waiter;
+    if (waiter !== undefined) {
+      this.#waiter = this.#moreWaiters?.shift();
+      this.#delivered++;
+      waiter.resolve({ done: false, value: event });
+      return;
+    }
+    const queue = this.#queue;
+    if (!queue.full) {
+      queue.push(event);
+      return;
+    }
+    this.#overflowWith(event);
+  }
+
+  /** Records that events may have been lost upstream (e.g. a broker reconnect). */
+  reportGap(reason: Gap['reason']): void {
+    if (!this.#closed) this.#noteGap(reason, 0, this.#queue.size);
+  }
+
+  takeGap(): Gap | undefined {
+    if (this.#gapAt !== 0) return undefined;
+    const gap: Gap = { reason: this.#gapReason, dropped: this.#gapDropped };
+    this.#gapAt = -1;
+    this.#gapDropped = 0;
+    return gap;
+  }
+
+  next(): Promise<IteratorResult<T, undefined>> {
+    const queue = this.#queue;
+    if (queue.size > 0) {
+      const value = queue.shift() as T;
+      if (this.#gapAt > 0) this.#gapAt--;
+      this.#delivered++;
+      return Promise.resolve({ done: false, value });
+    }
+    if (this.#error !== undefined) {
+      const error = this.#error;
+      this.#error = undefined;
+      return Promise.reject(error);
+    }
+    if (this.#closed) return DONE_PROMISE;
+    return new Promise((resolve, reject) => {
+      const waiter = { resolve, reject };
+      if (this.#waiter === undefined) this.#waiter = waiter;
+      else if (this.#moreWaiters === undefined) this.#moreWaiters = [waiter];
+      else this.#moreWaiters.push(waiter);
+    });
+  }
+
+  async return(): Promise<IteratorResult<T, undefined>> {
+    this.#end();
+    return DONE;
+  }
+
+  close(): Promise<void> {
+    this.#end();
+    return Promise.resolve();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Ends the subscription on behalf of the service (service close). */
+  end(): void {
+    this.#end();
+  }
+
+  #overflowWith(event: T): void {
+    const queue = this.#queue;
+    switch (this.#overflow) {
+      case 'drop-newest':
+        this.#dropped++;
+        this.#hooks.dropped?.('overflow');
+        this.#noteGap('overflow', 1, queue.size);
+        return;
+      case 'drop-oldest':
+        queue.shift();
+        queue.push(event);
+        this.#dropped++;
+        this.#hooks.dropped?.('overflow');
+        // The loss is at the head of what remains: visible before the next read.
+        this.#noteGap('overflow', 1, 0);
+        return;
+      case 'evict':
+        this.#dropped++;
+        this.#hooks.dropped?.('eviction');
+        this.#noteGap('overflow', 1, queue.size);
+        // Stop receiving now; the consumer still drains what it was given, then sees the error.
+        this.#error = new SlowConsumerError(queue.limit);
+        this.#closed = true;
+        this.#release();
+        return;
+    }
+  }
+
+  #noteGap(reason: Gap['reason'], dropped: number, at: number): void {
+    if (this.#gapAt < 0) {
+      this.#gapReason = reason;
+      this.#gapAt = at;
+    } else if (at < this.#gapAt) {
+      this.#gapAt = at;
+    }
+    this.#gapDropped += dropped;
+  }
+
+  #onAbort = (): void => {
+    this.#end();
+  };
+
+  #end(): void {
+    if (this.#closed && this.#queue.size === 0 && this.#error === undefined) {
+      this.#release();
+      return;
+    }
+    this.#closed = true;
+    this.#error = undefined;
+    this.#queue.clear();
+    this.#gapAt = -1;
+    const waiters = this.#waiter ? [this.#waiter, ...(this.#moreWaiters ?? [])] : [];
+    this.#waiter = undefined;
+    this.#moreWaiters = undefined;
+    for (const waiter of waiters) waiter.resolve(DONE);
+    this.#release();
+  }
+
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#signal = undefined;
+    this.#hooks.released(this);
+  }
+}
