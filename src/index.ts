@@ -3,7 +3,7 @@
 export type { InMemoryEventServiceOptions } from './backends/memory/memory-event-service.js';
 export { createInMemoryEventService } from './backends/memory/memory-event-service.js';
 export { createNopEventService } from './backends/nop/nop-event-service.js';
-export type { Codec, DecodeResult } from './core/codec.js';
+export type { Codec, DecodeResult, TraceCarrier } from './core/codec.js';
 export type { EventService, Gap, OverflowPolicy, SubscribeOptions, Subscription } from './core/contract.js';
 export type { Logger } from './core/logger.js';
 export { silentLogger } from './core/logger.js';

@@ -1,8 +1,17 @@
 import type { DecodeError } from '../errors.js';
 
+/**
+ * W3C trace context carried next to an event on the wire, in optional
+ * top-level fields that decoders unaware of them ignore.
+ */
+export interface TraceCarrier {
+  traceparent?: string;
+  tracestate?: string;
+}
+
 /** The outcome of decoding one message: never thrown, always returned. */
 export type DecodeResult<T> =
-  | { readonly ok: true; readonly event: T }
+  | { readonly ok: true; readonly event: T; readonly trace?: TraceCarrier }
   | { readonly ok: false; readonly error: DecodeError };
 
 /**
@@ -10,6 +19,8 @@ export type DecodeResult<T> =
  * boundary (Redis) take one; `decode` must never throw, whatever the input.
  */
 export interface Codec<T> {
-  encode(event: T): string;
+  /** The wire text of `event`; with `trace`, its fields are added at the top level. */
+  encode(event: T, trace?: TraceCarrier): string;
+  /** Parses and validates; returns why when the text is not a valid event. */
   decode(text: string): DecodeResult<T>;
 }
