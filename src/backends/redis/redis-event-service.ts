@@ -1,0 +1,381 @@
+import type { Codec } from '../../core/codec.js';
+import type { EventService, SubscribeOptions, Subscription } from '../../core/contract.js';
+import { FanOut } from '../../core/fan-out.js';
+import { type Logger, silentLogger } from '../../core/logger.js';
+import { resolveSubscribeOptions } from '../../core/subscription.js';
+import { ConnectionError, type DecodeFailure, PublishError, ServiceClosedError } from '../../errors.js';
+import { parseRedisAddress, redact } from './redis-address.js';
+import {
+  openPublisher,
+  openSubscriber,
+  type PublisherConnection,
+  type SubscriberConnection,
+} from './redis-connection.js';
+import { WaitList } from './wait-list.js';
+
+/** Options of {@link createRedisEventService}. */
+export interface RedisEventServiceOptions<T> {
+  /** `redis://[user[:password]@]host[:port][/db]`, or `rediss://` for TLS. */
+  redisAddress: string;
+  /** The pub/sub channel; every service on it sees every event. */
+  redisChannel: string;
+  /** Turns events into message text and back; `decode` validates what arrives. */
+  codec: Codec<T>;
+  /** @default a logger that logs nothing */
+  logger?: Logger;
+  /**
+   * How long a publish may wait for Redis (to connect, then to answer) before
+   * it counts as failed.
+   * @default 1000
+   */
+  publishTimeoutMs?: number;
+  /**
+   * Publishes allowed to wait while Redis is unreachable; beyond that they fail
+   * at once, so an outage never grows memory.
+   * @default 10000
+   */
+  maxPendingWhileDown?: number;
+  /**
+   * How long `subscribe()` waits for Redis to confirm SUBSCRIBE.
+   * @default 5000
+   */
+  subscribeTimeoutMs?: number;
+}
+
+/** Counters of a Redis event service since it was created. */
+export interface RedisEventServiceStats {
+  /** Publishes Redis accepted. */
+  published: number;
+  /** Publishes that failed (Redis unreachable, timeout, error) and were dropped. */
+  publishFailed: number;
+  /** Messages read from the channel. */
+  received: number;
+  /** Messages skipped because they did not decode, by reason. */
+  invalid: Record<DecodeFailure, number>;
+  /** Times the subscriber connection came back after a loss. */
+  reconnects: number;
+}
+
+/** An {@link EventService} over Redis pub/sub, with its counters. */
+export interface RedisEventService<T> extends EventService<T> {
+  /** The channel this service publishes to and listens on. */
+  readonly channel: string;
+  /** Live counters; read them, don't keep the object across calls. */
+  readonly stats: Readonly<RedisEventServiceStats>;
+}
+
+const FAILURE_LOG_INTERVAL_MS = 1_000;
+
+class RedisEventServiceImpl<T> implements RedisEventService<T> {
+  readonly channel: string;
+  readonly stats: RedisEventServiceStats = {
+    published: 0,
+    publishFailed: 0,
+    received: 0,
+    invalid: { 'not-json': 0, 'no-envelope': 0, 'unknown-type': 0, 'invalid-payload': 0 },
+    reconnects: 0,
+  };
+  #codec: Codec<T>;
+  #logger: Logger;
+  #address: string;
+  #connection: ReturnType<typeof parseRedisAddress>;
+  #publishTimeoutMs: number;
+  #maxPendingWhileDown: number;
+  #subscribeTimeoutMs: number;
+  #fanOut: FanOut<T>;
+  #publisher: PublisherConnection;
+  #subscriber: SubscriberConnection | undefined;
+  /** Redis has confirmed our SUBSCRIBE on the current subscriber connection. */
+  #subscribed = false;
+  /** `subscribe()` calls waiting for that confirmation. */
+  #joining = 0;
+  /** SUBSCRIBE/UNSUBSCRIBE run one at a time, each deciding from the state at its turn. */
+  #reconcileChain: Promise<void> = Promise.resolve();
+  /** The subscriber connection was lost and has not been subscribed again. */
+  #lost = false;
+  /** Publishes waiting for the publisher to be ready. */
+  #waitingForPublisher = new WaitList();
+  /** `subscribe()` calls waiting for Redis to confirm SUBSCRIBE. */
+  #waitingForSubscribe = new WaitList();
+  #closed = false;
+  #failuresSinceLog = 0;
+  #lastFailureLog = 0;
+
+  constructor(options: RedisEventServiceOptions<T>) {
+    if (typeof options.redisChannel !== 'string' || options.redisChannel === '') {
+      throw new TypeError('options.redisChannel must be a non-empty string');
+    }
+    if (typeof options.codec?.encode !== 'function' || typeof options.codec.decode !== 'function') {
+      throw new TypeError('options.codec must have encode() and decode()');
+    }
+    this.#connection = parseRedisAddress(options.redisAddress);
+    this.#address = redact(options.redisAddress);
+    this.channel = options.redisChannel;
+    this.#codec = options.codec;
+    this.#logger = options.logger ?? silentLogger;
+    this.#publishTimeoutMs = options.publishTimeoutMs ?? 1_000;
+    this.#maxPendingWhileDown = options.maxPendingWhileDown ?? 10_000;
+    this.#subscribeTimeoutMs = options.subscribeTimeoutMs ?? 5_000;
+    this.#fanOut = new FanOut<T>({
+      liveChanged: (live) => {
+        if (live === 0) this.#reconcileInBackground();
+      },
+    });
+    this.#publisher = openPublisher(this.#connection, this.#publishTimeoutMs);
+    this.#publisher.on('error', (error: Error) => this.#noteFailure('Redis publisher connection error', error));
+    this.#publisher.on('ready', () => this.#waitingForPublisher.settleAll());
+  }
+
+  get liveSubscriptions(): number {
+    return this.#fanOut.size;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  publish(event: T): void {
+    if (this.#closed) {
+      this.#logger.warn({ channel: this.channel }, 'publish after close ignored: the event was not sent');
+      return;
+    }
+    this.#send(event).then(
+      () => {},
+      (error: unknown) => {
+        this.stats.publishFailed++;
+        this.#noteFailure('publish failed; the event was dropped', error);
+      },
+    );
+  }
+
+  publishConfirmed(event: T): Promise<number> {
+    if (this.#closed) return Promise.reject(new ServiceClosedError());
+    return this.#send(event).catch((error: unknown) => {
+      this.stats.publishFailed++;
+      throw error;
+    });
+  }
+
+  async subscribe(options?: SubscribeOptions): Promise<Subscription<T>> {
+    if (this.#closed) throw new ServiceClosedError();
+    resolveSubscribeOptions(options);
+    options?.signal?.throwIfAborted();
+    this.#joining++;
+    try {
+      await this.#joined(options?.signal);
+      if (this.#closed) throw new ServiceClosedError();
+      return this.#fanOut.open(options);
+    } finally {
+      this.#joining--;
+      // A failed or aborted join may leave us subscribed with nobody listening.
+      if (this.#fanOut.size === 0 && this.#joining === 0) this.#reconcileInBackground();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#waitingForPublisher.settleAll(new ServiceClosedError());
+    this.#waitingForSubscribe.settleAll(new ServiceClosedError());
+    this.#fanOut.endAll();
+    const connections: (PublisherConnection | SubscriberConnection)[] = [this.#publisher];
+    if (this.#subscriber) connections.push(this.#subscriber);
+    await Promise.all(connections.map(shutDown));
+  }
+
+  #send(event: T): Promise<number> {
+    let text: string;
+    try {
+      text = this.#codec.encode(event);
+    } catch (cause) {
+      return Promise.reject(new PublishError('event could not be encoded', { cause }));
+    }
+    if (this.#publisher.status === 'ready') return this.#publishText(text);
+    if (this.#waitingForPublisher.size >= this.#maxPendingWhileDown) {
+      return Promise.reject(
+        new PublishError(
+          `Redis at ${this.#address} is unreachable and ${this.#waitingForPublisher.size} publishes already wait`,
+        ),
+      );
+    }
+    return this.#waitingForPublisher
+      .park(
+        this.#publishTimeoutMs,
+        () => new PublishError(`Redis at ${this.#address} unreachable for ${this.#publishTimeoutMs} ms`),
+      )
+      .promise.then(() => this.#publishText(text));
+  }
+
+  #publishText(text: string): Promise<number> {
+    return this.#publisher.publish(this.channel, text).then(
+      (receivers) => {
+        this.stats.published++;
+        return receivers;
+      },
+      (cause: unknown) => {
+        throw new PublishError(`Redis at ${this.#address} did not accept the publish`, { cause });
+      },
+    );
+  }
+
+  /** Waits until Redis confirmed the channel subscription, within the subscribe timeout. */
+  #joined(signal: AbortSignal | undefined): Promise<void> {
+    const reconciled = this.#reconcile();
+    if (this.#subscribed && !this.#lost) return reconciled;
+    const { promise, settle } = this.#waitingForSubscribe.park(
+      this.#subscribeTimeoutMs,
+      () =>
+        new ConnectionError(
+          `Redis at ${this.#address} did not confirm SUBSCRIBE ${this.channel} within ${this.#subscribeTimeoutMs} ms`,
+        ),
+      signal,
+    );
+    reconciled.then(
+      () => settle(),
+      (cause: unknown) =>
+        settle(new ConnectionError(`SUBSCRIBE ${this.channel} failed at ${this.#address}`, { cause })),
+    );
+    return promise;
+  }
+
+  /**
+   * Brings the Redis subscription in line with demand: SUBSCRIBE when someone
+   * listens or is joining, UNSUBSCRIBE when nobody does. Steps are serialised,
+   * so a subscribe racing the last close always ends subscribed.
+   */
+  #reconcile(): Promise<void> {
+    const step = this.#reconcileChain.then(() => this.#reconcileOnce());
+    this.#reconcileChain = step.catch(() => {});
+    return step;
+  }
+
+  #reconcileInBackground(): void {
+    this.#reconcile().catch((error: unknown) =>
+      this.#logger.warn(
+        { channel: this.channel, err: error },
+        'could not update the Redis subscription; will retry on the next change or reconnect',
+      ),
+    );
+  }
+
+  async #reconcileOnce(): Promise<void> {
+    const wanted = !this.#closed && (this.#fanOut.size > 0 || this.#joining > 0);
+    if (wanted === this.#subscribed) return;
+    if (wanted) {
+      await this.#subscriberConnection().subscribe(this.channel);
+      this.#subscribed = true;
+      this.#logger.debug({ channel: this.channel }, 'subscribed to Redis channel');
+    } else if (this.#subscriber) {
+      await this.#subscriber.unsubscribe(this.channel);
+      this.#subscribed = false;
+      this.#logger.debug({ channel: this.channel }, 'unsubscribed from Redis channel: no subscribers left');
+    }
+  }
+
+  #subscriberConnection(): SubscriberConnection {
+    if (this.#subscriber) return this.#subscriber;
+    const subscriber = openSubscriber(this.#connection);
+    subscriber.on('message', this.#onMessage);
+    subscriber.on('error', (error: Error) => this.#noteFailure('subscriber connection error', error));
+    subscriber.on('close', this.#onSubscriberLost);
+    subscriber.on('ready', this.#onSubscriberReady);
+    this.#subscriber = subscriber;
+    return subscriber;
+  }
+
+  #onMessage = (channel: string, text: string): void => {
+    if (channel !== this.channel) return;
+    this.stats.received++;
+    const result = this.#codec.decode(text);
+    if (result.ok) {
+      this.#fanOut.deliver(result.event);
+      return;
+    }
+    const { error } = result;
+    this.stats.invalid[error.reason]++;
+    this.#logger.warn(
+      { channel, reason: error.reason, path: error.path, eventType: error.eventType, error: error.message },
+      'skipped a message on the channel that is not a valid event',
+    );
+  };
+
+  #onSubscriberLost = (): void => {
+    if (this.#closed) return;
+    this.#subscribed = false;
+    if (this.#lost) return;
+    this.#lost = true;
+    // Whatever is published until we are subscribed again never reaches us: say so now,
+    // after everything already buffered.
+    this.#fanOut.reportGap('reconnect');
+    this.#logger.warn(
+      { channel: this.channel, subscriptions: this.#fanOut.size },
+      'Redis subscriber connection lost; reconnecting, and subscribers were told they may miss events',
+    );
+  };
+
+  #onSubscriberReady = (): void => {
+    if (!this.#lost || this.#closed) return;
+    this.#lost = false;
+    this.stats.reconnects++;
+    this.#logger.info({ channel: this.channel }, 'Redis subscriber connection back; resubscribing');
+    this.#reconcileInBackground();
+  };
+
+  /** Logs a failure, at most once a second, with the number of failures since the last line. */
+  #noteFailure(what: string, error: unknown): void {
+    this.#failuresSinceLog++;
+    const now = Date.now();
+    if (now - this.#lastFailureLog < FAILURE_LOG_INTERVAL_MS) return;
+    this.#logger.warn(
+      {
+        channel: this.channel,
+        address: this.#address,
+        err: error instanceof Error ? error.message : String(error),
+        failures: this.#failuresSinceLog,
+      },
+      what,
+    );
+    this.#lastFailureLog = now;
+    this.#failuresSinceLog = 0;
+  }
+}
+
+/** QUIT politely when connected (bounded), then drop the socket and stop reconnecting. */
+async function shutDown(connection: PublisherConnection | SubscriberConnection): Promise<void> {
+  if (connection.status === 'ready') {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      connection.quit().catch(() => {}),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, 500);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+  connection.disconnect();
+}
+
+/**
+ * An event service over Redis pub/sub: one publishing and one subscriber
+ * connection per service, whatever the number of subscriptions; local fan-out
+ * through each subscription's bounded buffer.
+ *
+ * Every message read from the channel is decoded (and validated) by `codec`;
+ * one that does not decode is logged, counted in `stats.invalid` and skipped.
+ * When the subscriber connection drops, every live subscription gets a
+ * `reconnect` gap and the service resubscribes with backoff.
+ *
+ * @throws {ConfigError} when `redisAddress` is malformed (the message names the bad part).
+ * @throws {TypeError} when `redisChannel` or `codec` is missing.
+ * @example
+ * ```ts
+ * const events = createRedisEventService({
+ *   redisAddress: 'redis://127.0.0.1:6379/0',
+ *   redisChannel: 'enduro-ingest-events',
+ *   codec: ingestCodec,
+ * });
+ * ```
+ */
+export function createRedisEventService<T>(options: RedisEventServiceOptions<T>): RedisEventService<T> {
+  return new RedisEventServiceImpl<T>(options);
+}

@@ -1,0 +1,23 @@
+import type { Codec } from '../../src/core/codec.js';
+import { DecodeError } from '../../src/errors.js';
+
+/** The conformance suite's event: a sequence number. */
+export interface SeqEvent {
+  seq: number;
+}
+
+/** A minimal JSON codec for {@link SeqEvent}, so backend tests don't depend on the monitor catalogue. */
+export const seqCodec: Codec<SeqEvent> = {
+  encode: (event) => JSON.stringify(event),
+  decode: (text) => {
+    try {
+      const value: unknown = JSON.parse(text);
+      if (typeof value === 'object' && value !== null && typeof (value as SeqEvent).seq === 'number') {
+        return { ok: true, event: { seq: (value as SeqEvent).seq } };
+      }
+      return { ok: false, error: new DecodeError('invalid-payload', 'no numeric seq', { path: '/seq' }) };
+    } catch (cause) {
+      return { ok: false, error: new DecodeError('not-json', 'not JSON', { cause }) };
+    }
+  },
+};
