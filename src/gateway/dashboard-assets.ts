@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+
+/** One static file of the dashboard, ready to serve. */
+export interface DashboardAsset {
+  readonly contentType: string;
+  readonly body: Buffer;
+}
+
+const FILES: Readonly<Record<string, string>> = {
+  'index.html': 'text/html; charset=utf-8',
+  'dashboard.css': 'text/css; charset=utf-8',
+  'dashboard.js': 'text/javascript; charset=utf-8',
+  'favicon.svg': 'image/svg+xml',
+};
+
+/**
+ * Loads the dashboard's static files (plain HTML, CSS and JavaScript: no build
+ * step) from `./dashboard/` next to this module, in `src/` under tsx and in
+ * `dist/` after `npm run build`, which copies them there.
+ * @returns the files by name.
+ */
+export function loadDashboardAssets(): ReadonlyMap<string, DashboardAsset> {
+  const assets = new Map<string, DashboardAsset>();
+  for (const [name, contentType] of Object.entries(FILES)) {
+    const body = readFileSync(new URL(`./dashboard/${name}`, import.meta.url));
+    assets.set(name, { contentType, body });
+  }
+  return assets;
+}

@@ -1,0 +1,236 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { openSse, until } from '../../test/support/sse-client.js';
+import { createInMemoryEventService } from '../backends/memory/memory-event-service.js';
+import type { EventService, Gap, SubscribeOptions, Subscription } from '../core/contract.js';
+import { TokenAuthenticator } from './auth.js';
+import { createGatewayServer, type Gateway, type GatewayTuning } from './gateway.js';
+
+interface Note {
+  n: number;
+  text?: string;
+}
+
+const TOKEN = 'test-token-all';
+const INGEST_ONLY = 'test-token-ingest';
+const auth = { authorization: `Bearer ${TOKEN}` };
+const ping = (message: string): string => JSON.stringify({ value: { type: 'ping', value: { message } } });
+
+async function start(
+  tuning: GatewayTuning = {},
+  service: EventService<Note> = createInMemoryEventService<Note>(),
+): Promise<{ gateway: Gateway; url: string; service: EventService<Note> }> {
+  const gateway = createGatewayServer({
+    ...tuning,
+    authenticator: new TokenAuthenticator([{ token: TOKEN }, { token: INGEST_ONLY, scopes: ['ingest'] }]),
+    streams: {
+      ingest: { service: service as EventService<object>, toWire: (e) => JSON.stringify({ value: e }), ping },
+      storage: { service: createInMemoryEventService<object>(), toWire: (e) => JSON.stringify(e), ping },
+    },
+  });
+  const url = await gateway.listen({ port: 0, host: '127.0.0.1' });
+  after(() => gateway.close());
+  return { gateway, url, service };
+}
+
+describe('monitor gateway over HTTP', () => {
+  it('streams SSE: headers, a hello ping first, then one data frame per event', async () => {
+    const { url, service } = await start();
+    const client = await openSse(`${url}/ingest/monitor`, auth);
+    assert.equal(client.status, 200);
+    assert.match(String(client.headers['content-type']), /^text\/event-stream/);
+    assert.equal(client.headers['cache-control'], 'no-cache, no-transform');
+    await client.waitFor((m) => m.length >= 1);
+    await until(() => service.liveSubscriptions === 1);
+    service.publish({ n: 1 });
+    service.publish({ n: 2, text: 'two\nlines' });
+    await client.waitFor((m) => m.length >= 3);
+    assert.equal(
+      client.raw(),
+      `data: ${ping('Hello')}\n\n` + `data: {"value":{"n":1}}\n\n` + `data: {"value":{"n":2,"text":"two\\nlines"}}\n\n`,
+    );
+    client.close();
+  });
+
+  it('pings at the configured interval', async () => {
+    const { url } = await start({ pingIntervalMs: 40 });
+    const client = await openSse(`${url}/ingest/monitor`, auth);
+    await client.waitFor((m) => m.length >= 4);
+    const [hello, ...pings] = client.messages;
+    assert.equal(hello?.data, ping('Hello'));
+    for (const message of pings) assert.equal(message.data, ping('Ping'));
+    // Timers never fire early: three pings take at least three intervals (minus clock jitter).
+    assert.ok((pings[2]?.at ?? 0) - (hello?.at ?? 0) >= 3 * 40 - 5, 'pings came faster than configured');
+    client.close();
+  });
+
+  it('answers 401 without or with a bad token, 403 outside the token scope, and accepts access_token', async () => {
+    const { url } = await start();
+    const none = await openSse(`${url}/ingest/monitor`);
+    assert.equal(none.status, 401);
+    assert.equal(none.headers['www-authenticate'], 'Bearer realm="tidings"');
+    assert.match(await none.body, /missing bearer token/);
+    const bad = await openSse(`${url}/ingest/monitor`, { authorization: 'Bearer nope' });
+    assert.equal(bad.status, 401);
+    assert.match(await bad.body, /invalid bearer token/);
+    const scoped = await openSse(`${url}/storage/monitor`, { authorization: `Bearer ${INGEST_ONLY}` });
+    assert.equal(scoped.status, 403);
+    const allowed = await openSse(`${url}/ingest/monitor`, { authorization: `Bearer ${INGEST_ONLY}` });
+    assert.equal(allowed.status, 200);
+    allowed.close();
+    const query = await openSse(`${url}/storage/monitor?access_token=${TOKEN}`);
+    assert.equal(query.status, 200);
+    query.close();
+  });
+
+  it('limits concurrent streams per token with 429', async () => {
+    const { url, service } = await start({ maxStreamsPerToken: 2 });
+    const a = await openSse(`${url}/ingest/monitor`, auth);
+    const b = await openSse(`${url}/storage/monitor`, auth);
+    const c = await openSse(`${url}/ingest/monitor`, auth);
+    assert.deepEqual([a.status, b.status, c.status], [200, 200, 429]);
+    const other = await openSse(`${url}/ingest/monitor`, { authorization: `Bearer ${INGEST_ONLY}` });
+    assert.equal(other.status, 200);
+    a.close();
+    await until(() => service.liveSubscriptions === 1, 5000, 'released stream');
+    const d = await openSse(`${url}/ingest/monitor`, auth);
+    assert.equal(d.status, 200);
+    for (const client of [b, d, other]) client.close();
+  });
+
+  it('releases the subscription as soon as a client goes away', async () => {
+    const { url, service, gateway } = await start();
+    const clients = await Promise.all([1, 2, 3].map(() => openSse(`${url}/ingest/monitor`, auth)));
+    await until(() => service.liveSubscriptions === 3);
+    assert.equal(gateway.openStreams, 3);
+    for (const client of clients) client.close();
+    await until(() => service.liveSubscriptions === 0, 5000, 'subscriptions released');
+    await until(() => gateway.openStreams === 0, 5000, 'streams closed');
+  });
+
+  it('disconnects a client that stops reading, keeping memory bounded', async () => {
+    const { url, service, gateway } = await start({ clientBufferSize: 8 });
+    const { port } = new URL(url);
+    // A client that sends its request and then never reads a byte.
+    const socket = connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.pause();
+    socket.write(`GET /ingest/monitor HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`);
+    const closed = once(socket, 'close');
+    await until(() => service.liveSubscriptions === 1);
+    const big = 'x'.repeat(64 * 1024);
+    // Fill the kernel's socket buffers, then the gateway's backlog; bounded in count.
+    for (let n = 0; n < 4000 && service.liveSubscriptions > 0; n++) {
+      service.publish({ n, text: big });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(service.liveSubscriptions, 0, 'the slow client was not disconnected');
+    assert.equal(gateway.openStreams, 0);
+    socket.resume();
+    await closed;
+  });
+
+  it('sends a gap event when the subscription reports lost events', async () => {
+    const inner = createInMemoryEventService<Note>();
+    let pendingGap: Gap | undefined;
+    const gappy: EventService<Note> = {
+      get liveSubscriptions() {
+        return inner.liveSubscriptions;
+      },
+      get closed() {
+        return inner.closed;
+      },
+      publish: (e) => inner.publish(e),
+      publishConfirmed: (e) => inner.publishConfirmed(e),
+      close: () => inner.close(),
+      async subscribe(options?: SubscribeOptions): Promise<Subscription<Note>> {
+        const sub = await inner.subscribe(options);
+        return {
+          get id() {
+            return sub.id;
+          },
+          get pending() {
+            return sub.pending;
+          },
+          get delivered() {
+            return sub.delivered;
+          },
+          get dropped() {
+            return sub.dropped;
+          },
+          get closed() {
+            return sub.closed;
+          },
+          takeGap() {
+            const gap = pendingGap;
+            pendingGap = undefined;
+            return gap;
+          },
+          next: () => sub.next(),
+          close: () => sub.close(),
+          [Symbol.asyncIterator]() {
+            return this;
+          },
+          [Symbol.asyncDispose]: () => sub.close(),
+        };
+      },
+    };
+    const { url, service } = await start({}, gappy);
+    const client = await openSse(`${url}/ingest/monitor`, auth);
+    await until(() => service.liveSubscriptions === 1);
+    service.publish({ n: 1 });
+    await client.waitFor((m) => m.length >= 2);
+    pendingGap = { reason: 'reconnect', dropped: 0 };
+    service.publish({ n: 2 });
+    service.publish({ n: 3 });
+    await client.waitFor((m) => m.length >= 5);
+    // Reported at the first point reached after the gap became visible: never
+    // ahead of an event the consumer had still to read, so state re-fetched on
+    // it is at least as new as everything before it.
+    assert.deepEqual(
+      client.messages.slice(1).map((m) => [m.event, m.data]),
+      [
+        ['message', '{"value":{"n":1}}'],
+        ['message', '{"value":{"n":2}}'],
+        ['gap', '{"reason":"reconnect","dropped":0}'],
+        ['message', '{"value":{"n":3}}'],
+      ],
+    );
+    client.close();
+  });
+
+  it('sends no CORS headers unless origins are configured', async () => {
+    const plain = await start();
+    const a = await openSse(`${plain.url}/ingest/monitor`, { ...auth, origin: 'https://example.org' });
+    assert.equal(a.headers['access-control-allow-origin'], undefined);
+    a.close();
+    const cors = await start({ corsOrigins: ['https://example.org'] });
+    const b = await openSse(`${cors.url}/ingest/monitor`, { ...auth, origin: 'https://example.org' });
+    assert.equal(b.status, 200);
+    assert.equal(b.headers['access-control-allow-origin'], 'https://example.org');
+    b.close();
+  });
+
+  it('serves the dashboard page with strict headers and the ping cadence', async () => {
+    const { url } = await start({ pingIntervalMs: 1234 });
+    const response = await fetch(`${url}/`);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(response.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+    assert.match(await response.text(), /content="1234"/);
+    assert.equal((await fetch(`${url}/assets/dashboard.js`)).status, 200);
+    assert.equal((await fetch(`${url}/assets/nope.js`)).status, 404);
+  });
+
+  it('ends every stream and subscription on close', async () => {
+    const { url, service, gateway } = await start();
+    const client = await openSse(`${url}/ingest/monitor`, auth);
+    await until(() => service.liveSubscriptions === 1);
+    await gateway.close();
+    await client.ended;
+    assert.equal(service.liveSubscriptions, 0);
+    assert.equal(gateway.openStreams, 0);
+  });
+});

@@ -1,0 +1,246 @@
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import fastifyCors from '@fastify/cors';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { EventService } from '../core/contract.js';
+import { type Logger, silentLogger } from '../core/logger.js';
+import { presentedToken, type StreamScope, type TokenAuthenticator } from './auth.js';
+import { type DashboardAsset, loadDashboardAssets } from './dashboard-assets.js';
+import { FlushScheduler } from './flush-scheduler.js';
+import { FrameCache } from './frame-cache.js';
+import { SseStream, type StreamEndReason } from './sse-stream.js';
+import { formatSseMessage } from './sse-writer.js';
+
+/** One event stream the gateway serves: a service and how its events look on the wire. */
+export interface StreamSource<T extends object> {
+  readonly service: EventService<T>;
+  /** The wire JSON of an event as it may leave for a browser (already redacted). */
+  readonly toWire: (event: T) => string;
+  /** The wire JSON of this stream's ping event carrying `message`. */
+  readonly ping: (message: string) => string;
+}
+
+/** Tunables shared by the gateway constructors. */
+export interface GatewayTuning {
+  /** Interval between ping events on each stream, in ms. @default 10000 */
+  readonly pingIntervalMs?: number;
+  /**
+   * Events buffered per client by its subscription, and frames held while its
+   * socket is full; a client more than that behind is disconnected.
+   * @default 1024
+   */
+  readonly clientBufferSize?: number;
+  /** Longest delay before frames are written, so writes coalesce. @default 10 */
+  readonly flushIntervalMs?: number;
+  /** Concurrent streams one token may hold; one more gets 429. @default 64 */
+  readonly maxStreamsPerToken?: number;
+  /** Origins allowed by CORS. Empty (default): no CORS headers, same-origin only. */
+  readonly corsOrigins?: readonly string[];
+  /** Serve the dashboard at `/`. @default true */
+  readonly dashboard?: boolean;
+  /** Where connection and shutdown news goes; tokens are never logged. @default silent */
+  readonly logger?: Logger;
+}
+
+/** Options of {@link createGatewayServer}. */
+export interface GatewayServerOptions extends GatewayTuning {
+  readonly authenticator: TokenAuthenticator;
+  readonly streams: Partial<Record<StreamScope, StreamSource<object>>>;
+}
+
+/** Where a gateway listens. */
+export interface ListenOptions {
+  /** @default 0 (any free port) */
+  readonly port?: number;
+  /** @default "127.0.0.1" */
+  readonly host?: string;
+}
+
+/** A running (or ready to run) monitor gateway. */
+export interface Gateway {
+  /**
+   * Starts listening.
+   * @returns the base URL, e.g. `http://127.0.0.1:8080`.
+   */
+  listen(options?: ListenOptions): Promise<string>;
+  /** SSE streams currently open. */
+  readonly openStreams: number;
+  /**
+   * Ends every stream (each response finishes, each subscription closes) and
+   * stops the HTTP server. Does not close the event services: their owner does.
+   * Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  // Tells reverse proxies (nginx) not to buffer the stream.
+  'x-accel-buffering': 'no',
+} as const;
+
+const PAGE_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+} as const;
+
+const PING_MESSAGE_HELLO = 'Hello';
+const PING_MESSAGE = 'Ping';
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new TypeError(`options.${name} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Builds the HTTP gateway over any event sources. Most users want
+ * {@link createMonitorGateway}, which wires Enduro's ingest and storage
+ * services with their codecs and redaction.
+ * @throws {TypeError} on invalid options.
+ */
+export function createGatewayServer(options: GatewayServerOptions): Gateway {
+  const logger = options.logger ?? silentLogger;
+  const pingIntervalMs = positiveInteger('pingIntervalMs', options.pingIntervalMs ?? 10_000);
+  const bufferSize = positiveInteger('clientBufferSize', options.clientBufferSize ?? 1024);
+  const maxStreamsPerToken = positiveInteger('maxStreamsPerToken', options.maxStreamsPerToken ?? 64);
+  const scheduler = new FlushScheduler(options.flushIntervalMs ?? 10);
+  const corsOrigins = options.corsOrigins ?? [];
+  const assets = new Map<string, DashboardAsset>(options.dashboard === false ? [] : loadDashboardAssets());
+  const page = assets.get('index.html');
+  if (page !== undefined) {
+    // The page's watchdog needs the ping cadence to tell a quiet stream from a dead one.
+    const html = page.body.toString('utf8').replace('{{PING_INTERVAL_MS}}', String(pingIntervalMs));
+    assets.set('index.html', { contentType: page.contentType, body: Buffer.from(html, 'utf8') });
+  }
+
+  const open = new Set<SseStream<object>>();
+  const perToken = new Map<string, number>();
+  let closing = false;
+  let closed: Promise<void> | undefined;
+
+  // Our own logging only: Fastify's request logs would include query strings,
+  // where a browser's token may travel.
+  const app: FastifyInstance = Fastify({ logger: false, forceCloseConnections: true });
+
+  if (corsOrigins.length > 0) {
+    void app.register(fastifyCors, {
+      origin: [...corsOrigins],
+      methods: ['GET'],
+      allowedHeaders: ['Authorization', 'Last-Event-ID', 'Cache-Control'],
+      maxAge: 600,
+    });
+  }
+
+  const sendAsset = (reply: FastifyReply, name: string): FastifyReply => {
+    const asset = assets.get(name);
+    if (asset === undefined) return reply.code(404).send({ error: 'not found' });
+    return reply.headers(PAGE_HEADERS).header('cache-control', 'no-cache').type(asset.contentType).send(asset.body);
+  };
+
+  app.get('/', (_request, reply) => sendAsset(reply, 'index.html'));
+  app.get<{ Params: { file: string } }>('/assets/:file', (request, reply) => sendAsset(reply, request.params.file));
+  app.get('/healthz', (_request, reply) => reply.send({ status: closing ? 'closing' : 'ok', streams: open.size }));
+
+  for (const scope of ['ingest', 'storage'] as const) {
+    const source = options.streams[scope];
+    if (source === undefined) continue;
+    const frames = new FrameCache<object>(source.toWire);
+    const helloFrame = Buffer.from(formatSseMessage({ data: source.ping(PING_MESSAGE_HELLO) }), 'utf8');
+    const pingFrame = Buffer.from(formatSseMessage({ data: source.ping(PING_MESSAGE) }), 'utf8');
+
+    app.get(`/${scope}/monitor`, async (request: FastifyRequest, reply: FastifyReply) => {
+      const raw: IncomingMessage = request.raw;
+      const auth = options.authenticator.check(presentedToken(raw.headers.authorization, raw.url ?? ''), scope);
+      if (!auth.ok) {
+        if (auth.status === 401) reply.header('www-authenticate', 'Bearer realm="tidings"');
+        logger.info({ stream: scope, status: auth.status, reason: auth.message }, 'monitor stream refused');
+        return reply.code(auth.status).send({ error: auth.message });
+      }
+      const label = auth.principal.label;
+      if (closing) return reply.code(503).send({ error: 'gateway is shutting down' });
+      const held = perToken.get(label) ?? 0;
+      if (held >= maxStreamsPerToken) {
+        logger.warn({ stream: scope, token: label, limit: maxStreamsPerToken }, 'monitor stream refused: too many');
+        return reply
+          .code(429)
+          .header('retry-after', '10')
+          .send({ error: `too many concurrent streams for this token (limit ${maxStreamsPerToken})` });
+      }
+      perToken.set(label, held + 1);
+      let subscription: Awaited<ReturnType<EventService<object>['subscribe']>>;
+      try {
+        subscription = await source.service.subscribe({ bufferSize, overflow: 'evict' });
+      } catch (error) {
+        perToken.set(label, (perToken.get(label) ?? 1) - 1);
+        logger.error({ stream: scope, err: error }, 'monitor stream: subscribe failed');
+        return reply.code(503).send({ error: 'event service unavailable' });
+      }
+      if (raw.destroyed || closing) {
+        // The client left (or shutdown began) while we subscribed.
+        perToken.set(label, (perToken.get(label) ?? 1) - 1);
+        await subscription.close();
+        return reply.code(503).send({ error: 'gateway is shutting down' });
+      }
+      reply.hijack();
+      const client = subscription.id;
+      const stream: SseStream<object> = new SseStream<object>({
+        response: reply.raw,
+        subscription,
+        frames,
+        scheduler,
+        // Headers set so far (CORS) plus the SSE ones.
+        headers: { ...(reply.getHeaders() as Record<string, string | number | string[]>), ...SSE_HEADERS },
+        helloFrame,
+        pingFrame,
+        pingIntervalMs,
+        maxBacklog: bufferSize,
+        onEnd: (reason: StreamEndReason, error?: unknown) => {
+          open.delete(stream);
+          const left = (perToken.get(label) ?? 1) - 1;
+          if (left <= 0) perToken.delete(label);
+          else perToken.set(label, left);
+          const fields = { stream: scope, token: label, client, reason, delivered: subscription.delivered };
+          if (reason === 'slow-client') logger.warn(fields, 'monitor client disconnected: too slow to keep up');
+          else if (reason === 'write-error') logger.warn({ ...fields, err: error }, 'monitor stream failed');
+          else logger.debug(fields, 'monitor stream ended');
+        },
+      });
+      open.add(stream);
+      logger.debug({ stream: scope, token: label, client }, 'monitor stream opened');
+      stream.start();
+      return reply;
+    });
+  }
+
+  return {
+    get openStreams(): number {
+      return open.size;
+    },
+
+    async listen(listenOptions: ListenOptions = {}): Promise<string> {
+      await app.listen({ port: listenOptions.port ?? 0, host: listenOptions.host ?? '127.0.0.1' });
+      const address = app.server.address() as AddressInfo;
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      const url = `http://${host}:${address.port}`;
+      logger.info({ url }, 'monitor gateway listening');
+      return url;
+    },
+
+    close(): Promise<void> {
+      closed ??= (async () => {
+        closing = true;
+        for (const stream of [...open]) stream.close();
+        await app.close();
+        logger.info({}, 'monitor gateway closed');
+      })();
+      return closed;
+    },
+  };
+}

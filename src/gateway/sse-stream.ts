@@ -1,0 +1,175 @@
+import type { ServerResponse } from 'node:http';
+import type { Gap, Subscription } from '../core/contract.js';
+import { SlowConsumerError } from '../errors.js';
+import type { Flushable, FlushScheduler } from './flush-scheduler.js';
+import type { FrameCache } from './frame-cache.js';
+import { formatSseMessage } from './sse-writer.js';
+
+/** Why a stream ended. */
+export type StreamEndReason =
+  /** The client went away. */
+  | 'client-closed'
+  /** The client did not read fast enough: its backlog or its subscription overflowed. */
+  | 'slow-client'
+  /** The subscription ended (its service closed). */
+  | 'subscription-ended'
+  /** The gateway is shutting down. */
+  | 'server-closing'
+  /** Writing to the socket failed. */
+  | 'write-error';
+
+/** What an {@link SseStream} needs. */
+export interface SseStreamOptions<T extends object> {
+  readonly response: ServerResponse;
+  readonly subscription: Subscription<T>;
+  readonly frames: FrameCache<T>;
+  readonly scheduler: FlushScheduler;
+  /** Headers of the 200 response (SSE headers plus e.g. CORS). */
+  readonly headers: Record<string, string | number | readonly string[]>;
+  /** Written first, at once. */
+  readonly helloFrame: Buffer;
+  /** Written every `pingIntervalMs`. */
+  readonly pingFrame: Buffer;
+  readonly pingIntervalMs: number;
+  /**
+   * Frames the gateway holds for this client while its socket is full. One
+   * more and the client is disconnected as too slow. Frames are shared
+   * between clients, so this costs a pointer per frame, not a copy.
+   */
+  readonly maxBacklog: number;
+  /** Called once when the stream has ended. */
+  readonly onEnd: (reason: StreamEndReason, error?: unknown) => void;
+}
+
+/** The SSE event that tells a client it missed events and should re-fetch. */
+export function gapFrame(gap: Gap): Buffer {
+  return Buffer.from(formatSseMessage({ event: 'gap', data: JSON.stringify(gap) }), 'utf8');
+}
+
+/**
+ * One client's event stream: reads its subscription, queues shared frames,
+ * and writes them in coalesced batches, respecting socket backpressure.
+ *
+ * Memory per client stays bounded: the subscription's buffer (it is opened
+ * with `overflow: "evict"`), at most `maxBacklog` frame references while the
+ * socket is full, and the socket's own buffer. Past that the client is
+ * disconnected instead of being allowed to grow.
+ */
+export class SseStream<T extends object> implements Flushable {
+  readonly #o: SseStreamOptions<T>;
+  #chunks: Buffer[] = [];
+  #bytes = 0;
+  #blocked = false;
+  #ended = false;
+  #pingTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: SseStreamOptions<T>) {
+    this.#o = options;
+  }
+
+  /** True once the stream ended. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Sends the headers and the hello frame, then streams until the client, the subscription or the gateway ends it. */
+  start(): void {
+    const res = this.#o.response;
+    res.on('close', this.#onClose);
+    res.on('error', this.#onError);
+    res.on('drain', this.#onDrain);
+    res.writeHead(200, this.#o.headers as Record<string, string | number | string[]>);
+    this.#enqueue(this.#o.helloFrame);
+    this.flush();
+    this.#pingTimer = setInterval(this.#ping, this.#o.pingIntervalMs);
+    void this.#pump();
+  }
+
+  /** Ends the stream from the server side (shutdown): the response finishes cleanly. */
+  close(): void {
+    this.#finish('server-closing');
+  }
+
+  /** Writes what is queued in one write; called by the shared {@link FlushScheduler}. */
+  flush(): void {
+    if (this.#ended || this.#blocked || this.#chunks.length === 0) return;
+    const chunks = this.#chunks;
+    const data = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.#bytes);
+    this.#chunks = [];
+    this.#bytes = 0;
+    // false: the socket buffer is above its high-water mark; hold frames until 'drain'.
+    if (!this.#o.response.write(data)) this.#blocked = true;
+  }
+
+  async #pump(): Promise<void> {
+    const sub = this.#o.subscription;
+    const frames = this.#o.frames;
+    try {
+      for (;;) {
+        // Checked before each read: a gap is visible only once every event
+        // from before the loss has been read, so it is never sent ahead of one
+        // of them (at worst one event late, which keeps a re-fetch safe).
+        const gap = sub.takeGap();
+        if (gap !== undefined) this.#enqueue(gapFrame(gap));
+        const result = await sub.next();
+        if (result.done || this.#ended) break;
+        this.#enqueue(frames.frame(result.value));
+      }
+      this.#finish('subscription-ended');
+    } catch (error) {
+      this.#finish(error instanceof SlowConsumerError ? 'slow-client' : 'write-error', error);
+    }
+  }
+
+  #enqueue(frame: Buffer): void {
+    if (this.#ended) return;
+    this.#chunks.push(frame);
+    this.#bytes += frame.length;
+    if (!this.#blocked) {
+      this.#o.scheduler.mark(this);
+    } else if (this.#chunks.length > this.#o.maxBacklog) {
+      this.#finish('slow-client');
+    }
+  }
+
+  #ping = (): void => {
+    const gap = this.#o.subscription.takeGap();
+    if (gap !== undefined) this.#enqueue(gapFrame(gap));
+    this.#enqueue(this.#o.pingFrame);
+  };
+
+  #onDrain = (): void => {
+    this.#blocked = false;
+    if (this.#chunks.length > 0) this.#o.scheduler.mark(this);
+  };
+
+  #onClose = (): void => {
+    this.#finish('client-closed');
+  };
+
+  #onError = (error: unknown): void => {
+    this.#finish('write-error', error);
+  };
+
+  #finish(reason: StreamEndReason, error?: unknown): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    clearInterval(this.#pingTimer);
+    this.#o.scheduler.forget(this);
+    this.#chunks = [];
+    this.#bytes = 0;
+    // Releases the subscription at once: the service forgets this client now.
+    void this.#o.subscription.close();
+    const res = this.#o.response;
+    res.off('close', this.#onClose);
+    res.off('drain', this.#onDrain);
+    // Keep an error listener: a late socket error must not crash the process.
+    if (reason === 'server-closing' || reason === 'subscription-ended') {
+      res.end();
+    } else if (!res.destroyed) {
+      // A slow or broken client: drop its socket and whatever is still buffered for it.
+      res.destroy();
+    }
+    this.#o.onEnd(reason, error);
+  }
+}
