@@ -3,6 +3,12 @@
 export type { InMemoryEventServiceOptions } from './backends/memory/memory-event-service.js';
 export { createInMemoryEventService } from './backends/memory/memory-event-service.js';
 export { createNopEventService } from './backends/nop/nop-event-service.js';
+export type {
+  RedisEventService,
+  RedisEventServiceOptions,
+  RedisEventServiceStats,
+} from './backends/redis/redis-event-service.js';
+export { createRedisEventService } from './backends/redis/redis-event-service.js';
 export type { Codec, DecodeResult, TraceCarrier } from './core/codec.js';
 export type { EventService, Gap, OverflowPolicy, SubscribeOptions, Subscription } from './core/contract.js';
 export type { Logger } from './core/logger.js';
@@ -19,3 +25,109 @@ export {
   SlowConsumerError,
   TidingsError,
 } from './errors.js';
+export type { StreamScope, TokenConfig } from './gateway/auth.js';
+export { parseTokenList } from './gateway/auth.js';
+export type { DemoProducer, DemoProducerOptions } from './gateway/demo-producer.js';
+export { startDemoProducer } from './gateway/demo-producer.js';
+export type { Gateway, GatewayTuning, ListenOptions } from './gateway/gateway.js';
+export type { MonitorGatewayOptions } from './gateway/monitor-gateway.js';
+export { createMonitorGateway } from './gateway/monitor-gateway.js';
+export type { SseMessage } from './gateway/sse-writer.js';
+export { formatSseComment, formatSseMessage } from './gateway/sse-writer.js';
+export { ingestCodec, storageCodec } from './monitor/codec.js';
+export {
+  publishIngestEvent,
+  publishIngestEventConfirmed,
+  publishStorageEvent,
+  publishStorageEventConfirmed,
+} from './monitor/publish-helpers.js';
+export type {
+  LocationCredentialField,
+  RedactedLocation,
+  RedactedStorageMonitorEvent,
+} from './monitor/redaction.js';
+export {
+  encodeRedactedStorageEvent,
+  LOCATION_CREDENTIAL_FIELDS,
+  redactStorageEvent,
+} from './monitor/redaction.js';
+export type { RedisConfig } from './monitor/redis-services.js';
+export {
+  DEFAULT_INGEST_CHANNEL,
+  DEFAULT_STORAGE_CHANNEL,
+  newIngestEventServiceRedis,
+  newStorageEventServiceRedis,
+} from './monitor/redis-services.js';
+export type {
+  AIP,
+  AIPCreatedEvent,
+  AIPLocationUpdatedEvent,
+  AIPStatus,
+  AIPStatusUpdatedEvent,
+  AIPTask,
+  AIPUpdatedEvent,
+  AIPWorkflow,
+  AMSSConfig,
+  Batch,
+  BatchCreatedEvent,
+  BatchStatus,
+  BatchUpdatedEvent,
+  IngestEventOf,
+  IngestEventType,
+  IngestPayload,
+  Location,
+  LocationConfig,
+  LocationCreatedEvent,
+  LocationUpdatedEvent,
+  MonitorEvent,
+  MonitorPingEvent,
+  S3Config,
+  SFTPConfig,
+  SIP,
+  SIPCreatedEvent,
+  SIPStatus,
+  SIPStatusUpdatedEvent,
+  SIPTask,
+  SIPTaskCreatedEvent,
+  SIPTaskUpdatedEvent,
+  SIPUpdatedEvent,
+  SIPWorkflow,
+  SIPWorkflowCreatedEvent,
+  SIPWorkflowUpdatedEvent,
+  StorageEventOf,
+  StorageEventType,
+  StorageMonitorEvent,
+  StorageMonitorPingEvent,
+  StoragePayload,
+  TaskCreatedEvent,
+  TaskUpdatedEvent,
+  URLConfig,
+  WorkflowCreatedEvent,
+  WorkflowUpdatedEvent,
+} from './monitor/schemas.js';
+export {
+  AIPSchema,
+  AIPTaskSchema,
+  AIPWorkflowSchema,
+  BatchSchema,
+  INGEST_EVENT_TYPES,
+  ingestPayloadSchemas,
+  LocationSchema,
+  SIPSchema,
+  SIPTaskSchema,
+  SIPWorkflowSchema,
+  STORAGE_EVENT_TYPES,
+  storagePayloadSchemas,
+} from './monitor/schemas.js';
+export type {
+  IngestEventService,
+  IngestSubscription,
+  StorageEventService,
+  StorageSubscription,
+} from './monitor/services.js';
+export {
+  newIngestEventServiceInMem,
+  newStorageEventServiceInMem,
+  nopIngestEventService,
+  nopStorageEventService,
+} from './monitor/services.js';

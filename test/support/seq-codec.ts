@@ -4,6 +4,8 @@ import { DecodeError } from '../../src/errors.js';
 /** The conformance suite's event: a sequence number. */
 export interface SeqEvent {
   seq: number;
+  /** Filler, to give messages a realistic size. */
+  pad?: string;
 }
 
 /** A minimal JSON codec for {@link SeqEvent}, so backend tests don't depend on the monitor catalogue. */
@@ -13,7 +15,8 @@ export const seqCodec: Codec<SeqEvent> = {
     try {
       const value: unknown = JSON.parse(text);
       if (typeof value === 'object' && value !== null && typeof (value as SeqEvent).seq === 'number') {
-        return { ok: true, event: { seq: (value as SeqEvent).seq } };
+        const { seq, pad } = value as SeqEvent;
+        return { ok: true, event: pad === undefined ? { seq } : { seq, pad } };
       }
       return { ok: false, error: new DecodeError('invalid-payload', 'no numeric seq', { path: '/seq' }) };
     } catch (cause) {

@@ -18,15 +18,16 @@ export function reconnectDelay(attempt: number): number {
 /**
  * The publishing connection. Commands issued in one tick go out in one write
  * (auto-pipelining); nothing waits in ioredis' unbounded offline queue, since
- * the service keeps its own bounded wait for readiness.
+ * the service keeps its own bounded wait for readiness. No per-command
+ * timeout: a publish already written is not retracted, and counting it as
+ * failed because a burst queued behind it would misreport what was delivered.
  */
-export function openPublisher(options: RedisOptions, commandTimeoutMs: number): PublisherConnection {
+export function openPublisher(options: RedisOptions): PublisherConnection {
   return new Redis({
     ...options,
     lazyConnect: false,
     enableAutoPipelining: true,
     enableOfflineQueue: false,
-    commandTimeout: commandTimeoutMs,
     maxRetriesPerRequest: 1,
     retryStrategy: reconnectDelay,
     connectionName: 'tidings-publisher',

@@ -1,3 +1,4 @@
+import type { TracerProvider } from '@opentelemetry/api';
 import type { Codec } from '../../core/codec.js';
 import type { EventService, SubscribeOptions, Subscription } from '../../core/contract.js';
 import { FanOut } from '../../core/fan-out.js';
@@ -22,10 +23,12 @@ export interface RedisEventServiceOptions<T> {
   /** Turns events into message text and back; `decode` validates what arrives. */
   codec: Codec<T>;
   /** @default a logger that logs nothing */
-  logger?: Logger;
+  logger?: Logger | undefined;
+  /** OpenTelemetry tracer provider for publish and delivery spans. @default the global provider */
+  tracerProvider?: TracerProvider | undefined;
   /**
-   * How long a publish may wait for Redis (to connect, then to answer) before
-   * it counts as failed.
+   * How long a publish may wait for the connection to Redis before it counts
+   * as failed, and how long `publishConfirmed` waits for Redis' answer.
    * @default 1000
    */
   publishTimeoutMs?: number;
@@ -95,6 +98,8 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
   #lost = false;
   /** Publishes waiting for the publisher to be ready. */
   #waitingForPublisher = new WaitList();
+  /** `publishConfirmed()` calls waiting for Redis' answer. */
+  #waitingForAnswer = new WaitList();
   /** `subscribe()` calls waiting for Redis to confirm SUBSCRIBE. */
   #waitingForSubscribe = new WaitList();
   #closed = false;
@@ -121,7 +126,7 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
         if (live === 0) this.#reconcileInBackground();
       },
     });
-    this.#publisher = openPublisher(this.#connection, this.#publishTimeoutMs);
+    this.#publisher = openPublisher(this.#connection);
     this.#publisher.on('error', (error: Error) => this.#noteFailure('Redis publisher connection error', error));
     this.#publisher.on('ready', () => this.#waitingForPublisher.settleAll());
   }
@@ -150,7 +155,13 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
 
   publishConfirmed(event: T): Promise<number> {
     if (this.#closed) return Promise.reject(new ServiceClosedError());
-    return this.#send(event).catch((error: unknown) => {
+    const { promise: timedOut, settle } = this.#waitingForAnswer.park(
+      this.#publishTimeoutMs,
+      () =>
+        new PublishError(`Redis at ${this.#address} did not answer the publish within ${this.#publishTimeoutMs} ms`),
+    );
+    const answered = this.#send(event).finally(() => settle());
+    return Promise.race([answered, timedOut.then(() => answered)]).catch((error: unknown) => {
       this.stats.publishFailed++;
       throw error;
     });
@@ -177,6 +188,7 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     this.#closed = true;
     this.#waitingForPublisher.settleAll(new ServiceClosedError());
     this.#waitingForSubscribe.settleAll(new ServiceClosedError());
+    this.#waitingForAnswer.settleAll(new ServiceClosedError());
     this.#fanOut.endAll();
     const connections: (PublisherConnection | SubscriberConnection)[] = [this.#publisher];
     if (this.#subscriber) connections.push(this.#subscriber);

@@ -1,0 +1,292 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, fork } from 'node:child_process';
+import { once } from 'node:events';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { ChildReport } from '../../../test/support/redis-child.js';
+import {
+  adminClient,
+  collect,
+  strictlyIncreasing,
+  waitForNoTidingsConnections,
+  waitForReceivers,
+  waitForSeq,
+} from '../../../test/support/redis-kit.js';
+import { type RedisServer, startRedisServer } from '../../../test/support/redis-server.js';
+import { type SeqEvent, seqCodec } from '../../../test/support/seq-codec.js';
+import { freshTopic, range, waitFor } from '../../conformance/harness.js';
+import { PublishError } from '../../errors.js';
+import {
+  createRedisEventService,
+  type RedisEventService,
+  type RedisEventServiceOptions,
+} from './redis-event-service.js';
+
+const childScript = fileURLToPath(new URL('../../../test/support/redis-child.ts', import.meta.url));
+
+function service(
+  server: RedisServer,
+  channel: string,
+  options: Partial<RedisEventServiceOptions<SeqEvent>> = {},
+): RedisEventService<SeqEvent> {
+  return createRedisEventService({ redisAddress: server.url, redisChannel: channel, codec: seqCodec, ...options });
+}
+
+/** A publisher and a subscribing service on one channel, with a background collector. */
+async function pair(server: RedisServer, options: Partial<RedisEventServiceOptions<SeqEvent>> = {}) {
+  const channel = freshTopic();
+  const publisher = service(server, channel, options);
+  const subscriber = service(server, channel, options);
+  const sub = await subscriber.subscribe({ bufferSize: 300_000 });
+  const collected = collect(sub);
+  return { channel, publisher, subscriber, sub, collected };
+}
+
+/** After a fault: the subscriber is back, post-recovery events arrive in order, the gap was reported. */
+async function assertRecovered(p: Awaited<ReturnType<typeof pair>>, firstAfter: number): Promise<void> {
+  await waitForReceivers(p.publisher);
+  for (const seq of range(firstAfter, firstAfter + 100)) p.publisher.publish({ seq });
+  await waitForSeq(p.collected, firstAfter + 99);
+  assert.deepEqual(p.collected.seqs.slice(-100), range(firstAfter, firstAfter + 100), 'post-recovery events in order');
+  assert.ok(strictlyIncreasing(p.collected.seqs), 'never reordered or duplicated');
+  assert.ok(
+    p.collected.gaps.some((gap) => gap.reason === 'reconnect'),
+    `a reconnect gap was reported (gaps: ${JSON.stringify(p.collected.gaps)})`,
+  );
+  assert.ok(p.subscriber.stats.reconnects >= 1);
+}
+
+async function closeAll(p: Awaited<ReturnType<typeof pair>>, server: RedisServer): Promise<void> {
+  await Promise.all([p.publisher.close(), p.subscriber.close()]);
+  await p.collected.done;
+  assert.equal(p.subscriber.liveSubscriptions, 0);
+  const admin = adminClient(server.url);
+  try {
+    await waitForNoTidingsConnections(admin);
+  } finally {
+    admin.disconnect();
+  }
+}
+
+describe('redis backend under faults', () => {
+  const servers: RedisServer[] = [];
+  const start = async (args: string[] = []): Promise<RedisServer> => {
+    const server = await startRedisServer(args);
+    servers.push(server);
+    return server;
+  };
+  after(() => Promise.all(servers.map((server) => server.stop())));
+
+  it('survives the server restarting mid-stream and reports the gap', async () => {
+    const server = await start();
+    const p = await pair(server);
+    for (const seq of range(0, 500)) p.publisher.publish({ seq });
+    await waitForSeq(p.collected, 499);
+    await server.stop();
+    for (const seq of range(500, 600)) p.publisher.publish({ seq }); // while down: fail or wait, never throw
+    await server.restart();
+    await assertRecovered(p, 1000);
+    assert.deepEqual(p.collected.seqs.slice(0, 500), range(0, 500));
+    assert.ok(
+      p.collected.gaps.every((gap) => gap.before > 499),
+      'the gap lies after what was received before',
+    );
+    await closeAll(p, server);
+  });
+
+  it('survives CLIENT KILL TYPE pubsub', async () => {
+    const server = await start();
+    const p = await pair(server);
+    for (const seq of range(0, 100)) p.publisher.publish({ seq });
+    await waitForSeq(p.collected, 99);
+    const admin = adminClient(server.url);
+    const killed = await admin.client('KILL', 'TYPE', 'pubsub');
+    admin.disconnect();
+    assert.equal(killed, 1, 'exactly one subscriber connection to kill');
+    await assertRecovered(p, 200);
+    await closeAll(p, server);
+  });
+
+  it('survives Redis disconnecting a slow subscriber at its output-buffer limit', async () => {
+    const server = await start(['--client-output-buffer-limit', 'pubsub 256kb 128kb 1']);
+    const channel = freshTopic();
+    const child = fork(childScript, ['subscribe', server.url, channel], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const seqs: number[] = [];
+    const gaps: { reason: string; before: number }[] = [];
+    let reconnects = 0;
+    child.on('message', (report: ChildReport) => {
+      if (report.kind === 'events') {
+        seqs.push(...report.seqs.filter((seq) => seq >= 0));
+        gaps.push(...report.gaps);
+      }
+      if (report.kind === 'stats') reconnects = report.reconnects;
+    });
+    await waitForMessage(child, 'ready');
+    const publisher = service(server, channel);
+    const admin = adminClient(server.url);
+    try {
+      // A stopped process is the slowest consumer there is.
+      child.kill('SIGSTOP');
+      const pad = 'x'.repeat(8 * 1024);
+      const burst = admin.pipeline();
+      for (const seq of range(0, 2_000)) burst.publish(channel, JSON.stringify({ seq, pad }));
+      await burst.exec();
+      await waitForNumsub(admin, channel, 0); // Redis dropped the stopped subscriber
+      child.kill('SIGCONT');
+
+      await waitForReceivers(publisher);
+      for (const seq of range(10_000, 10_100)) publisher.publish({ seq });
+      await waitFor('post-recovery events in the child', () => seqs.at(-1) === 10_099, 20_000);
+      assert.deepEqual(seqs.slice(-100), range(10_000, 10_100));
+      assert.ok(seqs.length < 2_100, 'the burst was really cut');
+      assert.ok(strictlyIncreasing(seqs));
+      assert.ok(
+        gaps.some((gap) => gap.reason === 'reconnect'),
+        `the child was told of the gap: ${JSON.stringify(gaps)}`,
+      );
+      child.send('stats');
+      await waitFor('child stats', () => reconnects >= 1);
+    } finally {
+      child.kill('SIGCONT');
+      child.send('stop');
+      await once(child, 'exit');
+      await publisher.close();
+      admin.disconnect();
+    }
+  });
+
+  it('keeps publishing harmless and bounded while the server is down', async () => {
+    const server = await start();
+    const p = await pair(server, { publishTimeoutMs: 200, maxPendingWhileDown: 100 });
+    await server.stop();
+    const before = p.publisher.stats.publishFailed;
+    for (const seq of range(0, 10_000)) assert.doesNotThrow(() => p.publisher.publish({ seq }));
+    await waitFor('every publish accounted as failed', () => p.publisher.stats.publishFailed - before === 10_000);
+    await assert.rejects(p.publisher.publishConfirmed({ seq: 0 }), PublishError);
+    await server.restart();
+    await assertRecovered(p, 20_000);
+    await closeAll(p, server);
+  });
+
+  it('reports, never hides, what a 200,000-event burst in one tick costs', async (t) => {
+    const server = await start();
+    const p = await pair(server);
+    const total = 200_000;
+    const pad = 'x'.repeat(300); // about the size of a monitor event: 70 MB in all, past Redis' 32 MB pubsub limit
+    for (let seq = 0; seq < total; seq++) p.publisher.publish({ seq, pad });
+    await waitFor(
+      'burst delivered or the cut reported',
+      () =>
+        p.collected.seqs.length >= total ||
+        (p.subscriber.stats.reconnects >= 1 && p.publisher.stats.published + p.publisher.stats.publishFailed >= total),
+      60_000,
+    );
+    const received = p.collected.seqs.filter((seq) => seq < total).length;
+    t.diagnostic(
+      `received ${received} of ${total}; publish failures ${p.publisher.stats.publishFailed}; reconnects ${p.subscriber.stats.reconnects}`,
+    );
+    await assertRecoveredOrComplete(p, received === total);
+    await closeAll(p, server);
+  });
+
+  it('holds 1,000 subscriptions on one subscriber connection and unsubscribes after the last', async () => {
+    const server = await start();
+    const channel = freshTopic();
+    const svc = service(server, channel);
+    const admin = adminClient(server.url);
+    try {
+      const subs = await Promise.all(range(0, 1_000).map(() => svc.subscribe()));
+      assert.equal(svc.liveSubscriptions, 1_000);
+      const names = await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub');
+      assert.equal(String(names).trim().split('\n').length, 1, 'one pubsub connection');
+      assert.deepEqual(await admin.pubsub('NUMSUB', channel), [channel, 1]);
+      svc.publish({ seq: 1 });
+      for (const sub of subs) assert.equal((await sub.next()).value?.seq, 1);
+      await Promise.all(subs.map((sub) => sub.close()));
+      await waitForNumsub(admin, channel, 0);
+      const again = await svc.subscribe();
+      assert.deepEqual(
+        await admin.pubsub('NUMSUB', channel),
+        [channel, 1],
+        'SUBSCRIBE again for a new first subscriber',
+      );
+      await again.close();
+    } finally {
+      await svc.close();
+      admin.disconnect();
+    }
+  });
+
+  it('delivers 10,000 events from a publisher in another process, complete and in order', async () => {
+    const server = await start();
+    const channel = freshTopic();
+    const svc = service(server, channel);
+    const sub = await svc.subscribe({ bufferSize: 20_000 });
+    const collected = collect(sub);
+    const child = fork(childScript, ['publish', server.url, channel, '10000'], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0);
+    await waitForSeq(collected, 9_999);
+    assert.deepEqual(collected.seqs, range(0, 10_000));
+    assert.equal(sub.dropped, 0);
+    await svc.close();
+  });
+
+  it('skips garbage on the channel, counts it by reason, and delivers the next valid message', async () => {
+    const server = await start();
+    const channel = freshTopic();
+    const svc = service(server, channel);
+    const sub = await svc.subscribe();
+    const admin = adminClient(server.url);
+    try {
+      await admin.publish(channel, 'not json {');
+      await admin.publish(channel, '{"seq":"one"}');
+      await admin.publish(channel, '');
+      await admin.publish(channel, '{"seq":42}');
+      assert.equal((await sub.next()).value?.seq, 42);
+      assert.deepEqual(svc.stats.invalid, { 'not-json': 2, 'no-envelope': 0, 'unknown-type': 0, 'invalid-payload': 1 });
+      assert.equal(svc.stats.received, 4);
+    } finally {
+      await svc.close();
+      admin.disconnect();
+    }
+  });
+});
+
+async function assertRecoveredOrComplete(p: Awaited<ReturnType<typeof pair>>, complete: boolean): Promise<void> {
+  if (!complete) {
+    await assertRecovered(p, 1_000_000);
+    return;
+  }
+  // Nothing was lost: then nothing may have been reported as lost either.
+  assert.deepEqual(p.collected.gaps, []);
+  for (const seq of range(1_000_000, 1_000_010)) p.publisher.publish({ seq });
+  await waitForSeq(p.collected, 1_000_009);
+}
+
+function waitForMessage(child: ChildProcess, kind: ChildReport['kind']): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (report: ChildReport): void => {
+      if (report.kind !== kind) return;
+      child.off('message', onMessage);
+      resolve();
+    };
+    child.on('message', onMessage);
+    child.once('exit', (code) => reject(new Error(`child exited (${code}) before ${kind}`)));
+  });
+}
+
+async function waitForNumsub(admin: ReturnType<typeof adminClient>, channel: string, count: number) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const [, n] = (await admin.pubsub('NUMSUB', channel)) as [string, number];
+    if (n === count) return;
+    if (Date.now() > deadline) throw new Error(`NUMSUB ${channel} stayed at ${n}`);
+  }
+}
