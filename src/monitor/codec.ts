@@ -67,7 +67,10 @@ function decodeWith<E extends { type: string; value: unknown }>(
     });
   }
   if (payload === undefined) {
-    return fail('invalid-payload', `${type} has no "value"`, { path: '/value/value', eventType: type });
+    return fail('invalid-payload', `invalid ${type} payload at /value/value: it is missing`, {
+      path: '/value/value',
+      eventType: type,
+    });
   }
   if (!member.check.Check(payload)) {
     return { ok: false, error: catalogue.invalidPayload(type, payload, member)! };
