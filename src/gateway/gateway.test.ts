@@ -49,7 +49,7 @@ describe('monitor gateway over HTTP', () => {
     await client.waitFor((m) => m.length >= 3);
     assert.equal(
       client.raw(),
-      `data: ${ping('Hello')}\n\n` + `data: {"value":{"n":1}}\n\n` + `data: {"value":{"n":2,"text":"two\\nlines"}}\n\n`,
+      `data: ${ping('Hello')}\n\ndata: {"value":{"n":1}}\n\ndata: {"value":{"n":2,"text":"two\\nlines"}}\n\n`,
     );
     client.close();
   });
@@ -147,7 +147,7 @@ describe('monitor gateway over HTTP', () => {
       close: () => inner.close(),
       async subscribe(options?: SubscribeOptions): Promise<Subscription<Note>> {
         const sub = await inner.subscribe(options);
-        return {
+        const wrapped: Subscription<Note> = {
           get id() {
             return sub.id;
           },
@@ -170,11 +170,10 @@ describe('monitor gateway over HTTP', () => {
           },
           next: () => sub.next(),
           close: () => sub.close(),
-          [Symbol.asyncIterator]() {
-            return this;
-          },
+          [Symbol.asyncIterator]: () => wrapped,
           [Symbol.asyncDispose]: () => sub.close(),
         };
+        return wrapped;
       },
     };
     const { url, service } = await start({}, gappy);

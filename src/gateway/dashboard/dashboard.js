@@ -404,41 +404,78 @@ function detailsRow(sip) {
   return el('tr', { className: 'details' }, cell);
 }
 
+/** SIP rows by uuid, kept across renders so rows under the pointer or focus stay put. */
+const sipRows = new Map();
+
+function sipCells(sip) {
+  return [
+    el(
+      'td',
+      { className: 'name-cell' },
+      el('span', { className: 'name', text: sip.name ?? short(sip.uuid) }),
+      el('span', { className: 'sub mono', text: short(sip.uuid) }),
+    ),
+    el('td', {}, badge(sip.status)),
+    el('td', {}, progressCell(sip)),
+    el(
+      'td',
+      {},
+      el('span', { text: sip.uploader_name ?? '—' }),
+      el('span', { className: 'sub', text: sip.uploader_email }),
+    ),
+    el('td', { className: 'num', text: sip.file_count === undefined ? '—' : String(sip.file_count) }),
+    el('td', { className: 'time', text: formatTime(sip.started_at) }),
+    el('td', { className: 'time', text: formatTime(sip.completed_at) }),
+  ];
+}
+
+function sipSignature(sip) {
+  const workflow = workflowsOf(sip.uuid).at(-1);
+  const tasks = workflow ? tasksOf(workflow.uuid).map((t) => t.status) : [];
+  return JSON.stringify([sip, workflow?.status, workflow?.type, tasks]);
+}
+
 function renderSips() {
   const body = $('sips-body');
-  const rows = [];
   const sips = [...state.sips.values()].sort((a, b) => stamp(b) - stamp(a));
+  const wanted = [];
+  const seen = new Set();
   for (const sip of sips) {
-    const row = el(
-      'tr',
-      {
-        className: `sip-row${state.selected === sip.uuid ? ' selected' : ''}`,
-        'data-uuid': sip.uuid,
-        'data-status': sip.status,
-        tabIndex: 0,
-      },
-      el(
-        'td',
-        {},
-        el('span', { className: 'name', text: sip.name ?? short(sip.uuid) }),
-        el('span', { className: 'sub mono', text: short(sip.uuid) }),
-      ),
-      el('td', {}, badge(sip.status)),
-      el('td', {}, progressCell(sip)),
-      el(
-        'td',
-        {},
-        el('span', { text: sip.uploader_name ?? '—' }),
-        el('span', { className: 'sub', text: sip.uploader_email }),
-      ),
-      el('td', { className: 'num', text: sip.file_count === undefined ? '—' : String(sip.file_count) }),
-      el('td', { className: 'time', text: formatTime(sip.started_at) }),
-      el('td', { className: 'time', text: formatTime(sip.completed_at) }),
-    );
-    rows.push(row);
-    if (state.selected === sip.uuid) rows.push(detailsRow(sip));
+    let entry = sipRows.get(sip.uuid);
+    if (!entry) {
+      entry = { row: el('tr', { className: 'sip-row', 'data-uuid': sip.uuid, tabIndex: 0 }), signature: '' };
+      sipRows.set(sip.uuid, entry);
+    }
+    const { row } = entry;
+    row.classList.toggle('selected', state.selected === sip.uuid);
+    row.dataset.status = sip.status ?? '';
+    const signature = sipSignature(sip);
+    if (signature !== entry.signature) {
+      entry.signature = signature;
+      row.replaceChildren(...sipCells(sip));
+    }
+    seen.add(sip.uuid);
+    wanted.push(row);
+    if (state.selected === sip.uuid) wanted.push(detailsRow(sip));
   }
-  body.replaceChildren(...rows);
+  for (const [uuid, entry] of sipRows) {
+    if (!seen.has(uuid)) sipRows.delete(uuid);
+    if (!seen.has(uuid)) entry.row.remove();
+  }
+  // Move only what is out of place: untouched rows are never detached.
+  let cursor = body.firstChild;
+  for (const node of wanted) {
+    if (node === cursor) {
+      cursor = cursor.nextSibling;
+      continue;
+    }
+    body.insertBefore(node, cursor);
+  }
+  while (cursor) {
+    const next = cursor.nextSibling;
+    cursor.remove();
+    cursor = next;
+  }
   $('sips-empty').hidden = sips.length > 0;
 }
 
@@ -476,7 +513,7 @@ function renderLocations() {
         el(
           'div',
           {},
-          el('span', { className: 'badge', 'data-tone': 'teal', text: location.source }),
+          el('span', { className: 'badge source', 'data-tone': 'teal', text: location.source }),
           el('span', { className: 'sub', text: location.purpose === 'aip_store' ? 'AIP store' : location.purpose }),
         ),
       ),

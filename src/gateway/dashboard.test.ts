@@ -1,0 +1,117 @@
+// The dashboard in a real browser (Debian's Chromium through playwright-core):
+// served by the gateway with the demo producer running, as `npm start` does.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { type Browser, chromium } from 'playwright-core';
+import { newIngestEventServiceInMem, newStorageEventServiceInMem } from '../monitor/services.js';
+import { type DemoProducer, startDemoProducer } from './demo-producer.js';
+import type { Gateway } from './gateway.js';
+import { createMonitorGateway } from './monitor-gateway.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const TOKEN = 'dashboard-test-token';
+const SCREENSHOT = 'test-output/dashboard.png';
+const DEMO_SECRETS = ['demo-secret-access-key', 'AKIADEMOACCESSKEY', 'demo-sftp-password'];
+
+describe('dashboard in Chromium', () => {
+  let browser: Browser;
+  let gateway: Gateway;
+  let demo: DemoProducer;
+  let url: string;
+  const ingest = newIngestEventServiceInMem();
+  const storage = newStorageEventServiceInMem();
+
+  before(async () => {
+    // Never skipped: a missing browser fails the test.
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    gateway = createMonitorGateway({ ingest, storage, tokens: [{ token: TOKEN }], pingIntervalMs: 2000 });
+    url = await gateway.listen();
+  });
+
+  after(async () => {
+    demo?.stop();
+    await browser?.close();
+    await gateway?.close();
+    await Promise.all([ingest.close(), storage.close()]);
+  });
+
+  it('shows SIPs appearing and changing status live, with AIPs and locations, and no credentials', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 960 } });
+    const pageErrors: Error[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error));
+    await page.goto(`${url}/#token=${TOKEN}`);
+    // The token leaves the address bar once read.
+    assert.equal(new URL(page.url()).hash, '');
+    await page.locator('#conn-ingest[data-state="live"]').waitFor({ timeout: 10_000 });
+    await page.locator('#conn-storage[data-state="live"]').waitFor({ timeout: 10_000 });
+
+    // The streams are live: start producing, as `serve --demo` does.
+    demo = startDemoProducer({ ingest, storage, stepIntervalMs: 60, concurrentSips: 4, failureRate: 0.25 });
+
+    const firstRow = page.locator('#sips-body tr.sip-row').last();
+    await firstRow.waitFor({ timeout: 10_000 });
+    const uuid = await firstRow.getAttribute('data-uuid');
+    assert.ok(uuid);
+    const row = page.locator(`#sips-body tr.sip-row[data-uuid="${uuid}"]`);
+    const initial = await row.getAttribute('data-status');
+    assert.ok(initial === 'queued' || initial === 'processing', `unexpected first status ${initial}`);
+    // The same SIP moves on, to ingested or failed.
+    await page
+      .locator(
+        `#sips-body tr.sip-row[data-uuid="${uuid}"][data-status="ingested"], #sips-body tr.sip-row[data-uuid="${uuid}"][data-status="failed"]`,
+      )
+      .waitFor({ timeout: 30_000 });
+    await page.locator('#aips-body tr[data-status="stored"]').first().waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('#locations-list li').count(), 2);
+
+    // Open a SIP to show its workflow and tasks.
+    await row.click();
+    await page.locator(`#sips-body tr.sip-row.selected[data-uuid="${uuid}"]`).waitFor({ timeout: 5000 });
+    await page.locator('tr.details .tasks li').first().waitFor({ timeout: 5000 });
+
+    const text = await page.content();
+    for (const secret of DEMO_SECRETS) assert.ok(!text.includes(secret), `dashboard shows credential ${secret}`);
+    // What reaches the browser on the storage stream carries no credentials either.
+    const storageWire = await page.evaluate(async (token) => {
+      const controller = new AbortController();
+      const response = await fetch('/storage/monitor', {
+        headers: { Authorization: `Bearer ${token}` },
+        signal: controller.signal,
+      });
+      const reader = (response.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
+      let received = '';
+      while (!received.includes('"aip_status_updated_event"')) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        received += value;
+      }
+      controller.abort();
+      return received;
+    }, TOKEN);
+    assert.match(storageWire, /aip_status_updated_event/);
+    for (const secret of DEMO_SECRETS) assert.ok(!storageWire.includes(secret), `stream leaks ${secret}`);
+
+    mkdirSync('test-output', { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    assert.deepEqual(pageErrors, []);
+
+    // The gateway goes away: the page says so and keeps trying.
+    demo.stop();
+    await gateway.close();
+    await page.locator('#conn-ingest[data-state="reconnecting"]').waitFor({ timeout: 10_000 });
+    await page.close();
+  });
+});
