@@ -57,7 +57,8 @@ export function publishIngestEvent<K extends IngestEventType>(
   type: K,
   payload: PayloadParam<K, IngestPayload<K>>,
 ): void {
-  svc.publish(prepare<MonitorEvent>(ingestCatalogue, svc, type, payload));
+  const event = prepare<MonitorEvent>(ingestCatalogue, svc, type, payload);
+  svc.publish(event);
 }
 
 /**
@@ -71,7 +72,8 @@ export async function publishIngestEventConfirmed<K extends IngestEventType>(
   type: K,
   payload: PayloadParam<K, IngestPayload<K>>,
 ): Promise<number> {
-  return svc.publishConfirmed(prepare<MonitorEvent>(ingestCatalogue, svc, type, payload));
+  const event = prepare<MonitorEvent>(ingestCatalogue, svc, type, payload);
+  return svc.publishConfirmed(event);
 }
 
 /**
@@ -90,7 +92,8 @@ export function publishStorageEvent<K extends StorageEventType>(
   type: K,
   payload: PayloadParam<K, StoragePayload<K>>,
 ): void {
-  svc.publish(prepare<StorageMonitorEvent>(storageCatalogue, svc, type, payload));
+  const event = prepare<StorageMonitorEvent>(storageCatalogue, svc, type, payload);
+  svc.publish(event);
 }
 
 /**
@@ -102,5 +105,6 @@ export async function publishStorageEventConfirmed<K extends StorageEventType>(
   type: K,
   payload: PayloadParam<K, StoragePayload<K>>,
 ): Promise<number> {
-  return svc.publishConfirmed(prepare<StorageMonitorEvent>(storageCatalogue, svc, type, payload));
+  const event = prepare<StorageMonitorEvent>(storageCatalogue, svc, type, payload);
+  return svc.publishConfirmed(event);
 }
