@@ -13,12 +13,16 @@ export const DEFAULT_INGEST_CHANNEL = 'enduro-ingest-events';
 /** Enduro's default storage events channel. */
 export const DEFAULT_STORAGE_CHANNEL = 'enduro-storage-events';
 
+const eventTypeOf = (event: { type: string }): string => event.type;
+
 /**
  * Where a monitor service finds Redis: the seed's `Config`, plus the Redis
  * backend's tuning options.
  */
 export interface RedisConfig
-  extends Partial<Omit<RedisEventServiceOptions<never>, 'redisAddress' | 'codec' | 'logger' | 'tracerProvider'>> {
+  extends Partial<
+    Omit<RedisEventServiceOptions<never>, 'redisAddress' | 'codec' | 'logger' | 'tracerProvider' | 'eventType'>
+  > {
   /** `redis://[user[:password]@]host[:port][/db]` or `rediss://…`. */
   redisAddress: string;
   /** @default "enduro-ingest-events" (ingest) / "enduro-storage-events" (storage) */
@@ -47,6 +51,7 @@ export function newIngestEventServiceRedis(
     ...config,
     redisChannel: config.redisChannel ?? DEFAULT_INGEST_CHANNEL,
     codec: ingestCodec,
+    eventType: eventTypeOf,
     logger,
     tracerProvider,
   });
@@ -62,6 +67,7 @@ export function newStorageEventServiceRedis(
     ...config,
     redisChannel: config.redisChannel ?? DEFAULT_STORAGE_CHANNEL,
     codec: storageCodec,
+    eventType: eventTypeOf,
     logger,
     tracerProvider,
   });

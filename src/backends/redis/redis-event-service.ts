@@ -1,10 +1,11 @@
-import type { TracerProvider } from '@opentelemetry/api';
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { Codec } from '../../core/codec.js';
 import type { EventService, SubscribeOptions, Subscription } from '../../core/contract.js';
 import { FanOut } from '../../core/fan-out.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { resolveSubscribeOptions } from '../../core/subscription.js';
 import { ConnectionError, type DecodeFailure, PublishError, ServiceClosedError } from '../../errors.js';
+import { Instrumentation } from '../../observability/instrumentation.js';
 import { parseRedisAddress, redact } from './redis-address.js';
 import {
   openPublisher,
@@ -24,8 +25,12 @@ export interface RedisEventServiceOptions<T> {
   codec: Codec<T>;
   /** @default a logger that logs nothing */
   logger?: Logger | undefined;
-  /** OpenTelemetry tracer provider for publish and delivery spans. @default the global provider */
+  /** Where publish and delivery spans go. @default the global tracer provider */
   tracerProvider?: TracerProvider | undefined;
+  /** Where the service's counters go. @default the global meter provider */
+  meterProvider?: MeterProvider | undefined;
+  /** Names an event's type, for span attributes and logs. */
+  eventType?: ((event: T) => string | undefined) | undefined;
   /**
    * How long a publish may wait for the connection to Redis before it counts
    * as failed, and how long `publishConfirmed` waits for Redis' answer.
@@ -86,6 +91,8 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
   #maxPendingWhileDown: number;
   #subscribeTimeoutMs: number;
   #fanOut: FanOut<T>;
+  #telemetry: Instrumentation;
+  #eventType: ((event: T) => string | undefined) | undefined;
   #publisher: PublisherConnection;
   #subscriber: SubscriberConnection | undefined;
   /** Redis has confirmed our SUBSCRIBE on the current subscriber connection. */
@@ -121,11 +128,13 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     this.#publishTimeoutMs = options.publishTimeoutMs ?? 1_000;
     this.#maxPendingWhileDown = options.maxPendingWhileDown ?? 10_000;
     this.#subscribeTimeoutMs = options.subscribeTimeoutMs ?? 5_000;
-    this.#fanOut = new FanOut<T>({
-      liveChanged: (live) => {
+    this.#eventType = options.eventType;
+    this.#telemetry = new Instrumentation('redis', this.channel, options);
+    this.#fanOut = new FanOut<T>(
+      this.#telemetry.fanOutObserver((live) => {
         if (live === 0) this.#reconcileInBackground();
-      },
-    });
+      }),
+    );
     this.#publisher = openPublisher(this.#connection);
     this.#publisher.on('error', (error: Error) => this.#noteFailure('Redis publisher connection error', error));
     this.#publisher.on('ready', () => this.#waitingForPublisher.settleAll());
@@ -196,12 +205,30 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
   }
 
   #send(event: T): Promise<number> {
+    const span = this.#telemetry.startPublish(this.#eventType?.(event));
+    const startedAt = performance.now();
     let text: string;
     try {
-      text = this.#codec.encode(event);
+      text = this.#codec.encode(event, this.#telemetry.carrierOf(span));
     } catch (cause) {
-      return Promise.reject(new PublishError('event could not be encoded', { cause }));
+      const error = new PublishError('event could not be encoded', { cause });
+      this.#telemetry.endPublish(span, startedAt, error);
+      return Promise.reject(error);
     }
+    this.#telemetry.setBodySize(span, text);
+    return this.#sendText(text).then(
+      (receivers) => {
+        this.#telemetry.endPublish(span, startedAt);
+        return receivers;
+      },
+      (error: unknown) => {
+        this.#telemetry.endPublish(span, startedAt, error);
+        throw error;
+      },
+    );
+  }
+
+  #sendText(text: string): Promise<number> {
     if (this.#publisher.status === 'ready') return this.#publishText(text);
     if (this.#waitingForPublisher.size >= this.#maxPendingWhileDown) {
       return Promise.reject(
@@ -300,11 +327,13 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     this.stats.received++;
     const result = this.#codec.decode(text);
     if (result.ok) {
-      this.#fanOut.deliver(result.event);
+      const { event } = result;
+      this.#telemetry.process(result.trace, this.#eventType?.(event), text.length, () => this.#fanOut.deliver(event));
       return;
     }
     const { error } = result;
     this.stats.invalid[error.reason]++;
+    this.#telemetry.invalid(error.reason);
     this.#logger.warn(
       { channel, reason: error.reason, path: error.path, eventType: error.eventType, error: error.message },
       'skipped a message on the channel that is not a valid event',
@@ -329,6 +358,7 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     if (!this.#lost || this.#closed) return;
     this.#lost = false;
     this.stats.reconnects++;
+    this.#telemetry.reconnected();
     this.#logger.info({ channel: this.channel }, 'Redis subscriber connection back; resubscribing');
     this.#reconcileInBackground();
   };
