@@ -19,10 +19,11 @@ export interface SubscriptionHooks<T> {
   dropped?(reason: 'overflow' | 'eviction'): void;
 }
 
-interface Waiter<T> {
-  resolve(result: IteratorResult<T, undefined>): void;
-  reject(error: unknown): void;
-}
+/**
+ * A pending `next()`. Only ever resolved: an error (eviction) can only arise
+ * while the buffer is full, which means nobody is waiting.
+ */
+type Waiter<T> = (result: IteratorResult<T, undefined>) => void;
 
 /** Checks subscribe options, throwing a `TypeError` that names the bad one. */
 export function resolveSubscribeOptions(options: SubscribeOptions | undefined): {
@@ -105,14 +106,15 @@ export class LocalSubscription<T> implements Subscription<T> {
 
   /** Hands one event to this subscriber without ever blocking. */
   deliver(event: T): void {
-    if (this.#closed) return;
+    // A waiter implies the subscription is open (closing resolves them all).
     const waiter = this.#waiter;
     if (waiter !== undefined) {
-      this.#waiter = this.#moreWaiters?.shift();
+      this.#waiter = this.#moreWaiters === undefined ? undefined : this.#moreWaiters.shift();
       this.#delivered++;
-      waiter.resolve({ done: false, value: event });
+      waiter({ done: false, value: event });
       return;
     }
+    if (this.#closed) return;
     const queue = this.#queue;
     if (!queue.full) {
       queue.push(event);
@@ -148,8 +150,7 @@ export class LocalSubscription<T> implements Subscription<T> {
       return Promise.reject(error);
     }
     if (this.#closed) return DONE_PROMISE;
-    return new Promise((resolve, reject) => {
-      const waiter = { resolve, reject };
+    return new Promise((waiter) => {
       if (this.#waiter === undefined) this.#waiter = waiter;
       else if (this.#moreWaiters === undefined) this.#moreWaiters = [waiter];
       else this.#moreWaiters.push(waiter);
@@ -233,7 +234,7 @@ export class LocalSubscription<T> implements Subscription<T> {
     const waiters = this.#waiter ? [this.#waiter, ...(this.#moreWaiters ?? [])] : [];
     this.#waiter = undefined;
     this.#moreWaiters = undefined;
-    for (const waiter of waiters) waiter.resolve(DONE);
+    for (const waiter of waiters) waiter(DONE);
     this.#release();
   }
 
