@@ -110,20 +110,21 @@ export function startDemoProducer(options: DemoProducerOptions): DemoProducer {
       }
     };
 
-  // Storage locations, announced once with credentials in their configs.
+  // Storage locations, with credentials in their configs (the gateway strips them).
   const perpetual = randomUUID();
   const replica = randomUUID();
-  publishStorageEvent(storage, 'location_created_event', {
+  const createdAt = now();
+  const perpetualLocation = {
     uuid: perpetual,
     item: {
       uuid: perpetual,
       name: 'Perpetual storage',
       description: 'Primary AIP store (S3, eu-west-1)',
-      source: 's3',
-      purpose: 'aip_store',
-      created_at: now(),
+      source: 's3' as const,
+      purpose: 'aip_store' as const,
+      created_at: createdAt,
       config: {
-        type: 's3',
+        type: 's3' as const,
         value: {
           bucket: 'aip-perpetual',
           region: 'eu-west-1',
@@ -133,18 +134,18 @@ export function startDemoProducer(options: DemoProducerOptions): DemoProducer {
         },
       },
     },
-  });
-  publishStorageEvent(storage, 'location_created_event', {
+  };
+  const replicaLocation = {
     uuid: replica,
     item: {
       uuid: replica,
       name: 'Offsite replica',
       description: 'Second copy at the partner institution (SFTP)',
-      source: 'sftp',
-      purpose: 'aip_store',
-      created_at: now(),
+      source: 'sftp' as const,
+      purpose: 'aip_store' as const,
+      created_at: createdAt,
       config: {
-        type: 'sftp',
+        type: 'sftp' as const,
         value: {
           address: 'sftp.partner.example:22',
           username: 'preservation',
@@ -153,7 +154,16 @@ export function startDemoProducer(options: DemoProducerOptions): DemoProducer {
         },
       },
     },
-  });
+  };
+  publishStorageEvent(storage, 'location_created_event', perpetualLocation);
+  publishStorageEvent(storage, 'location_created_event', replicaLocation);
+  // The gateway keeps no state: pages that connect later learn the locations
+  // from a periodic update, as a storage service re-syncing its locations would send.
+  let ticks = 0;
+  const announceLocations = (): void => {
+    publishStorageEvent(storage, 'location_updated_event', perpetualLocation);
+    publishStorageEvent(storage, 'location_updated_event', replicaLocation);
+  };
 
   const script = (): Step[] => {
     started++;
@@ -293,6 +303,7 @@ export function startDemoProducer(options: DemoProducerOptions): DemoProducer {
   };
 
   const tick = (): void => {
+    if (++ticks % 10 === 0) safely(announceLocations)();
     // Stagger arrivals: at most one new SIP per tick.
     if (active.length < concurrent) active.push(script());
     for (let i = active.length - 1; i >= 0; i--) {

@@ -1,0 +1,189 @@
+import { randomBytes } from 'node:crypto';
+import { trace } from '@opentelemetry/api';
+import { Command, Option } from 'commander';
+import {
+  createMonitorGateway,
+  type DemoProducer,
+  type IngestEventService,
+  newIngestEventServiceInMem,
+  newIngestEventServiceRedis,
+  newStorageEventServiceInMem,
+  newStorageEventServiceRedis,
+  parseTokenList,
+  type StorageEventService,
+  startDemoProducer,
+  type TokenConfig,
+} from '../index.js';
+import {
+  DEFAULT_CHANNELS,
+  integer,
+  logLevelOption,
+  redisOption,
+  shutdownSignal,
+  stderrLogger,
+  UsageError,
+} from './cli-support.js';
+
+interface ServeOptions {
+  redis?: string;
+  ingestChannel: string;
+  storageChannel: string;
+  port: number;
+  host: string;
+  tokens?: string;
+  demo?: boolean;
+  demoInterval: number;
+  pingInterval: number;
+  corsOrigin?: string;
+  maxStreamsPerToken: number;
+  clientBuffer: number;
+  logLevel: string;
+}
+
+/** `tidings serve`: the monitor gateway and dashboard. */
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('serve the monitor gateway (SSE streams and the live dashboard)')
+    .addOption(redisOption(false))
+    .addOption(
+      new Option('--ingest-channel <name>', 'Redis channel of ingest events')
+        .default(DEFAULT_CHANNELS.ingest)
+        .env('TIDINGS_INGEST_CHANNEL'),
+    )
+    .addOption(
+      new Option('--storage-channel <name>', 'Redis channel of storage events')
+        .default(DEFAULT_CHANNELS.storage)
+        .env('TIDINGS_STORAGE_CHANNEL'),
+    )
+    .addOption(
+      new Option('-p, --port <port>', 'TCP port (0: any free port)')
+        .default(8080)
+        .env('TIDINGS_PORT')
+        .argParser(integer('--port', 0, 65535)),
+    )
+    .addOption(new Option('--host <address>', 'address to listen on').default('127.0.0.1').env('TIDINGS_HOST'))
+    .addOption(
+      new Option(
+        '--tokens <list>',
+        'accepted bearer tokens, comma-separated; "token:ingest" or "token:storage" scopes one (default: one random token, printed)',
+      ).env('TIDINGS_TOKENS'),
+    )
+    .addOption(new Option('--demo', 'run the demo producer (in-memory backend only)').env('TIDINGS_DEMO'))
+    .addOption(
+      new Option('--demo-interval <ms>', 'time between demo workflow steps')
+        .default(700)
+        .argParser(integer('--demo-interval', 10)),
+    )
+    .addOption(
+      new Option('--ping-interval <ms>', 'interval between ping events on each stream')
+        .default(10_000)
+        .env('TIDINGS_PING_INTERVAL_MS')
+        .argParser(integer('--ping-interval', 10)),
+    )
+    .addOption(
+      new Option('--cors-origin <origins>', 'origins allowed by CORS, comma-separated (default: none)').env(
+        'TIDINGS_CORS_ORIGINS',
+      ),
+    )
+    .addOption(
+      new Option('--max-streams-per-token <n>', 'concurrent streams one token may hold')
+        .default(64)
+        .env('TIDINGS_MAX_STREAMS_PER_TOKEN')
+        .argParser(integer('--max-streams-per-token', 1)),
+    )
+    .addOption(
+      new Option('--client-buffer <events>', 'events buffered per client before it is disconnected as too slow')
+        .default(1024)
+        .argParser(integer('--client-buffer', 1)),
+    )
+    .addOption(logLevelOption('warn'))
+    .addHelpText(
+      'after',
+      `
+Browsers authenticate with "Authorization: Bearer <token>" (the dashboard does
+this) or "?access_token=<token>" (for EventSource). Open the printed dashboard
+URL: the token travels in its #fragment, which is never sent to the server.
+
+Examples:
+  $ tidings serve --demo
+  $ TIDINGS_TOKENS=s3cret tidings serve --redis redis://127.0.0.1:6379/0 --port 9000`,
+    )
+    .action(async (options: ServeOptions) => {
+      await serve(options);
+    });
+}
+
+async function serve(options: ServeOptions): Promise<void> {
+  const logger = stderrLogger(options.logLevel);
+  if (options.demo && options.redis !== undefined) {
+    throw new UsageError('--demo runs on the in-memory backend; leave out --redis (or TIDINGS_REDIS_URL)');
+  }
+  let tokens: TokenConfig[];
+  try {
+    tokens = options.tokens === undefined ? [] : parseTokenList(options.tokens);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const generated = tokens.length === 0 ? randomBytes(18).toString('base64url') : undefined;
+  if (generated !== undefined) tokens = [{ token: generated, label: 'generated' }];
+
+  let ingest: IngestEventService;
+  let storage: StorageEventService;
+  if (options.redis === undefined) {
+    ingest = newIngestEventServiceInMem({ logger, name: 'ingest' });
+    storage = newStorageEventServiceInMem({ logger, name: 'storage' });
+  } else {
+    const tracerProvider = trace.getTracerProvider();
+    ingest = newIngestEventServiceRedis(logger, tracerProvider, {
+      redisAddress: options.redis,
+      redisChannel: options.ingestChannel,
+    });
+    storage = newStorageEventServiceRedis(logger, tracerProvider, {
+      redisAddress: options.redis,
+      redisChannel: options.storageChannel,
+    });
+  }
+
+  const gateway = createMonitorGateway({
+    ingest,
+    storage,
+    tokens,
+    logger,
+    pingIntervalMs: options.pingInterval,
+    maxStreamsPerToken: options.maxStreamsPerToken,
+    clientBufferSize: options.clientBuffer,
+    corsOrigins: options.corsOrigin
+      ?.split(',')
+      .map((o) => o.trim())
+      .filter((o) => o.length > 0),
+  });
+  const stopped = shutdownSignal();
+  let url: string;
+  try {
+    url = await gateway.listen({ port: options.port, host: options.host });
+  } catch (error) {
+    await Promise.allSettled([ingest.close(), storage.close()]);
+    throw new UsageError(`cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`);
+  }
+  let demo: DemoProducer | undefined;
+  if (options.demo) demo = startDemoProducer({ ingest, storage, stepIntervalMs: options.demoInterval, logger });
+
+  const dashboard = generated === undefined ? `${url}/` : `${url}/#token=${generated}`;
+  const lines = [
+    'Tidings monitor gateway',
+    `  dashboard  ${dashboard}`,
+    `  streams    ${url}/ingest/monitor  ${url}/storage/monitor`,
+    `  backend    ${options.redis === undefined ? 'in-memory' : `redis (${options.ingestChannel}, ${options.storageChannel})`}${demo ? ', demo producer running' : ''}`,
+  ];
+  if (generated !== undefined)
+    lines.push(`  token      ${generated}  (generated for this run; set --tokens or TIDINGS_TOKENS)`);
+  lines.push('Press Ctrl-C to stop.');
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  const signal = await stopped;
+  process.stdout.write(`${signal}: shutting down\n`);
+  demo?.stop();
+  await gateway.close();
+  await Promise.all([ingest.close(), storage.close()]);
+  process.stdout.write('stopped\n');
+}
