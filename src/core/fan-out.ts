@@ -45,11 +45,12 @@ export class FanOut<T> {
     return sub;
   }
 
-  /** Delivers to every live subscriber. @returns how many there were. */
+  /** Delivers to every live subscriber. @returns how many took the event (not dropping it). */
   deliver(event: T): number {
     const subs = this.#subs;
-    for (let i = 0; i < subs.length; i++) (subs[i] as LocalSubscription<T>).deliver(event);
-    return subs.length;
+    let taken = 0;
+    for (let i = 0; i < subs.length; i++) if ((subs[i] as LocalSubscription<T>).deliver(event)) taken++;
+    return taken;
   }
 
   /** Tells every live subscriber it may have missed events. */

@@ -104,23 +104,26 @@ export class LocalSubscription<T> implements Subscription<T> {
     return this.#queue.limit;
   }
 
-  /** Hands one event to this subscriber without ever blocking. */
-  deliver(event: T): void {
+  /**
+   * Hands one event to this subscriber without ever blocking.
+   * @returns whether the event was taken (false: closed, or dropped on overflow).
+   */
+  deliver(event: T): boolean {
     // A waiter implies the subscription is open (closing resolves them all).
     const waiter = this.#waiter;
     if (waiter !== undefined) {
       this.#waiter = this.#moreWaiters === undefined ? undefined : this.#moreWaiters.shift();
       this.#delivered++;
       waiter({ done: false, value: event });
-      return;
+      return true;
     }
-    if (this.#closed) return;
+    if (this.#closed) return false;
     const queue = this.#queue;
     if (!queue.full) {
       queue.push(event);
-      return;
+      return true;
     }
-    this.#overflowWith(event);
+    return this.#overflowWith(event);
   }
 
   /** Records that events may have been lost upstream (e.g. a broker reconnect). */
@@ -180,14 +183,14 @@ export class LocalSubscription<T> implements Subscription<T> {
     this.#end();
   }
 
-  #overflowWith(event: T): void {
+  #overflowWith(event: T): boolean {
     const queue = this.#queue;
     switch (this.#overflow) {
       case 'drop-newest':
         this.#dropped++;
         this.#hooks.dropped?.('overflow');
         this.#noteGap('overflow', 1, queue.size);
-        return;
+        return false;
       case 'drop-oldest':
         queue.shift();
         queue.push(event);
@@ -195,7 +198,7 @@ export class LocalSubscription<T> implements Subscription<T> {
         this.#hooks.dropped?.('overflow');
         // The loss is at the head of what remains: visible before the next read.
         this.#noteGap('overflow', 1, 0);
-        return;
+        return true;
       case 'evict':
         this.#dropped++;
         this.#hooks.dropped?.('eviction');
@@ -204,7 +207,7 @@ export class LocalSubscription<T> implements Subscription<T> {
         this.#error = new SlowConsumerError(queue.limit);
         this.#closed = true;
         this.#release();
-        return;
+        return false;
     }
   }
 

@@ -27,13 +27,21 @@ export type StorageSubscription = Subscription<StorageMonitorEvent>;
  * publishIngestEvent(ingest, 'sip_status_updated_event', { uuid, status: 'ingested' });
  * ```
  */
-export function newIngestEventServiceInMem(options: InMemoryEventServiceOptions = {}): IngestEventService {
-  return createInMemoryEventService<MonitorEvent>({ name: 'ingest', ...options });
+export function newIngestEventServiceInMem(
+  options: InMemoryEventServiceOptions<MonitorEvent> = {},
+): IngestEventService {
+  return createInMemoryEventService<MonitorEvent>({ name: 'ingest', eventType: (event) => event.type, ...options });
 }
 
 /** An in-process storage event service (no I/O); see {@link newIngestEventServiceInMem}. */
-export function newStorageEventServiceInMem(options: InMemoryEventServiceOptions = {}): StorageEventService {
-  return createInMemoryEventService<StorageMonitorEvent>({ name: 'storage', ...options });
+export function newStorageEventServiceInMem(
+  options: InMemoryEventServiceOptions<StorageMonitorEvent> = {},
+): StorageEventService {
+  return createInMemoryEventService<StorageMonitorEvent>({
+    name: 'storage',
+    eventType: (event) => event.type,
+    ...options,
+  });
 }
 
 /**

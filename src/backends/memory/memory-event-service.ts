@@ -2,24 +2,32 @@ import type { EventService, SubscribeOptions, Subscription } from '../../core/co
 import { FanOut } from '../../core/fan-out.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { ServiceClosedError } from '../../errors.js';
+import { Instrumentation, type TelemetryOptions } from '../../observability/instrumentation.js';
 
 /** Options of {@link createInMemoryEventService}. */
-export interface InMemoryEventServiceOptions {
+export interface InMemoryEventServiceOptions<T = unknown> extends TelemetryOptions {
   /** Where publish-after-close and similar misuse is reported. @default a logger that logs nothing */
-  logger?: Logger;
-  /** A name for this service in log fields. @default "memory" */
-  name?: string;
+  logger?: Logger | undefined;
+  /** A name for this service in logs, and its `messaging.destination.name`. @default "memory" */
+  name?: string | undefined;
+  /** Names an event's type, for span attributes. */
+  eventType?: ((event: T) => string | undefined) | undefined;
 }
 
 class InMemoryEventService<T> implements EventService<T> {
-  #fanOut = new FanOut<T>();
+  #fanOut: FanOut<T>;
+  #telemetry: Instrumentation;
+  #eventType: ((event: T) => string | undefined) | undefined;
   #closed = false;
   #logger: Logger;
   #name: string;
 
-  constructor(options: InMemoryEventServiceOptions) {
+  constructor(options: InMemoryEventServiceOptions<T>) {
     this.#logger = options.logger ?? silentLogger;
     this.#name = options.name ?? 'memory';
+    this.#eventType = options.eventType;
+    this.#telemetry = new Instrumentation('tidings.memory', this.#name, options);
+    this.#fanOut = new FanOut<T>(this.#telemetry.fanOutObserver());
   }
 
   get liveSubscriptions(): number {
@@ -35,12 +43,20 @@ class InMemoryEventService<T> implements EventService<T> {
       this.#logger.warn({ service: this.#name }, 'publish after close ignored: the event was not delivered');
       return;
     }
-    this.#fanOut.deliver(event);
+    this.#deliver(event);
   }
 
   publishConfirmed(event: T): Promise<number> {
     if (this.#closed) return Promise.reject(new ServiceClosedError());
-    return Promise.resolve(this.#fanOut.deliver(event));
+    return Promise.resolve(this.#deliver(event));
+  }
+
+  #deliver(event: T): number {
+    const span = this.#telemetry.startPublish(this.#eventType?.(event));
+    const taken = this.#fanOut.deliver(event);
+    this.#telemetry.delivered(taken);
+    this.#telemetry.endPublish(span);
+    return taken;
   }
 
   subscribe(options?: SubscribeOptions): Promise<Subscription<T>> {
@@ -71,6 +87,6 @@ class InMemoryEventService<T> implements EventService<T> {
  * const { value } = await sub.next(); // { n: 1 }
  * ```
  */
-export function createInMemoryEventService<T>(options: InMemoryEventServiceOptions = {}): EventService<T> {
+export function createInMemoryEventService<T>(options: InMemoryEventServiceOptions<T> = {}): EventService<T> {
   return new InMemoryEventService<T>(options);
 }

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { Redis } from 'ioredis';
+import { startRedisServer } from '../../test/support/redis-server.js';
+import { testTelemetry } from '../../test/support/telemetry.js';
+import { freshTopic, range, take, waitFor } from '../conformance/harness.js';
+import { newIngestEventServiceRedis } from '../monitor/redis-services.js';
+import type { MonitorEvent } from '../monitor/schemas.js';
+
+const redis = await startRedisServer();
+
+const ping = (message: string): MonitorEvent => ({ type: 'ingest_ping_event', value: { message } });
+
+describe('telemetry across a real Redis', () => {
+  const admin = new Redis(redis.url);
+  after(async () => {
+    admin.disconnect();
+    await redis.stop();
+  });
+
+  it('puts the publish in one service and the delivery in another in one trace', async () => {
+    const producerSide = testTelemetry();
+    const consumerSide = testTelemetry();
+    const channel = freshTopic();
+    const publisher = newIngestEventServiceRedis(undefined, producerSide.tracerProvider, {
+      redisAddress: redis.url,
+      redisChannel: channel,
+    });
+    const subscriber = newIngestEventServiceRedis(undefined, consumerSide.tracerProvider, {
+      redisAddress: redis.url,
+      redisChannel: channel,
+    });
+    const raw = new Redis(redis.url);
+    const wire: string[] = [];
+    raw.on('message', (_c: string, text: string) => wire.push(text));
+    await raw.subscribe(channel);
+    try {
+      const sub = await subscriber.subscribe();
+      await publisher.publishConfirmed(ping('traced'));
+      assert.equal((await sub.next()).value?.type, 'ingest_ping_event');
+      await waitFor('consumer span ended', () => consumerSide.spans.getFinishedSpans().length === 1);
+
+      const [producer] = producerSide.spans.getFinishedSpans();
+      const [consumer] = consumerSide.spans.getFinishedSpans();
+      assert.ok(producer && consumer);
+      assert.equal(producer.name, `publish ${channel}`);
+      assert.equal(producer.kind, SpanKind.PRODUCER);
+      assert.equal(consumer.name, `process ${channel}`);
+      assert.equal(consumer.kind, SpanKind.CONSUMER);
+      assert.equal(consumer.spanContext().traceId, producer.spanContext().traceId, 'one trace');
+      assert.equal(consumer.parentSpanContext?.spanId, producer.spanContext().spanId, 'consumer is the child');
+      assert.deepEqual(
+        consumer.links.map((link) => link.context.spanId),
+        [producer.spanContext().spanId],
+        'and links the producer',
+      );
+      assert.deepEqual(
+        {
+          system: producer.attributes['messaging.system'],
+          destination: producer.attributes['messaging.destination.name'],
+          operation: producer.attributes['messaging.operation.type'],
+          type: producer.attributes['tidings.event.type'],
+        },
+        { system: 'redis', destination: channel, operation: 'send', type: 'ingest_ping_event' },
+      );
+      assert.equal(consumer.attributes['messaging.operation.type'], 'process');
+      assert.equal(consumer.attributes['tidings.event.type'], 'ingest_ping_event');
+      assert.equal(consumer.attributes['tidings.subscribers'], 1);
+      assert.equal(typeof producer.attributes['messaging.message.body.size'], 'number');
+
+      await waitFor('raw subscriber saw the message', () => wire.length === 1);
+      const message = JSON.parse(wire[0] as string) as Record<string, unknown>;
+      assert.equal(
+        message.traceparent,
+        `00-${producer.spanContext().traceId}-${producer.spanContext().spanId}-01`,
+        'W3C traceparent as a top-level field',
+      );
+      process.stdout.write(
+        `# trace ${producer.spanContext().traceId}\n` +
+          `#   ${producer.name} [PRODUCER] span ${producer.spanContext().spanId} (root)\n` +
+          `#   ${consumer.name} [CONSUMER] span ${consumer.spanContext().spanId} parent ${consumer.parentSpanContext?.spanId}\n`,
+      );
+    } finally {
+      raw.disconnect();
+      await Promise.all([publisher.close(), subscriber.close()]);
+      await Promise.all([producerSide.shutdown(), consumerSide.shutdown()]);
+    }
+  });
+
+  it('records a failed publish on its span', async () => {
+    const telemetry = testTelemetry();
+    const stopped = await startRedisServer();
+    await stopped.stop();
+    const publisher = newIngestEventServiceRedis(undefined, telemetry.tracerProvider, {
+      redisAddress: stopped.url,
+      redisChannel: freshTopic(),
+      publishTimeoutMs: 50,
+    });
+    try {
+      await assert.rejects(publisher.publishConfirmed(ping('lost')));
+      await waitFor('publish span ended', () => telemetry.spans.getFinishedSpans().length === 1);
+      const [span] = telemetry.spans.getFinishedSpans();
+      assert.equal(span?.status.code, SpanStatusCode.ERROR);
+      assert.equal(span?.attributes['error.type'], 'PublishError');
+      assert.equal(span?.events[0]?.name, 'exception');
+    } finally {
+      await publisher.close();
+      await telemetry.shutdown();
+    }
+  });
+
+  it('moves each counter by exactly what happened', async () => {
+    const telemetry = testTelemetry();
+    const channel = freshTopic();
+    const options = { redisAddress: redis.url, redisChannel: channel, meterProvider: telemetry.meterProvider };
+    const publisher = newIngestEventServiceRedis(undefined, undefined, options);
+    const subscriber = newIngestEventServiceRedis(undefined, undefined, options);
+    const dest = { 'messaging.destination.name': channel };
+    try {
+      const fast = await subscriber.subscribe({ bufferSize: 100 });
+      const slow = await subscriber.subscribe({ bufferSize: 4 });
+      const evicted = await subscriber.subscribe({ bufferSize: 2, overflow: 'evict' });
+      assert.equal(await telemetry.metric('tidings.subscriptions.live', dest), 3);
+
+      for (const i of range(0, 10)) publisher.publish(ping(`m${i}`));
+      await admin.publish(channel, 'garbage');
+      await admin.publish(channel, '{"value":{"type":"unheard_of_event","value":{}}}');
+      await publisher.publishConfirmed(ping('last'));
+      await take(fast, 11);
+
+      // 11 events: fast got 11; slow kept 4 and dropped 7; evicted kept 2, dropped the 3rd and left.
+      assert.equal(await telemetry.metric('messaging.client.sent.messages', dest), 11);
+      assert.equal(await telemetry.metric('messaging.client.consumed.messages', dest), 11);
+      assert.equal(await telemetry.metric('tidings.deliveries', dest), 11 + 4 + 7 + 2 + 1 - 7 - 1);
+      assert.equal(await telemetry.metric('tidings.dropped', { ...dest, 'tidings.drop.reason': 'overflow' }), 7);
+      assert.equal(await telemetry.metric('tidings.dropped', { ...dest, 'tidings.drop.reason': 'eviction' }), 1);
+      assert.equal(
+        await telemetry.metric('tidings.invalid_messages', { ...dest, 'tidings.invalid.reason': 'not-json' }),
+        1,
+      );
+      assert.equal(
+        await telemetry.metric('tidings.invalid_messages', { ...dest, 'tidings.invalid.reason': 'unknown-type' }),
+        1,
+      );
+      assert.equal(await telemetry.metric('tidings.subscriptions.live', dest), 2, 'the evicted one left');
+      assert.ok(evicted.closed && slow.dropped === 7);
+
+      await admin.client('KILL', 'TYPE', 'pubsub');
+      await waitFor('reconnected', () => subscriber.stats.reconnects === 1);
+      assert.equal(await telemetry.metric('tidings.reconnects', dest), 1);
+
+      await Promise.all([fast.close(), slow.close()]);
+      assert.equal(await telemetry.metric('tidings.subscriptions.live', dest), 0);
+    } finally {
+      await Promise.all([publisher.close(), subscriber.close()]);
+      await telemetry.shutdown();
+    }
+  });
+});
