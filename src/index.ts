@@ -3,11 +3,7 @@
 export type { InMemoryEventServiceOptions } from './backends/memory/memory-event-service.js';
 export { createInMemoryEventService } from './backends/memory/memory-event-service.js';
 export { createNopEventService } from './backends/nop/nop-event-service.js';
-export type {
-  RedisEventService,
-  RedisEventServiceOptions,
-  RedisEventServiceStats,
-} from './backends/redis/redis-event-service.js';
+export type { RedisEventService, RedisEventServiceOptions } from './backends/redis/redis-event-service.js';
 export { createRedisEventService } from './backends/redis/redis-event-service.js';
 export type { Codec, DecodeResult, TraceCarrier } from './core/codec.js';
 export type { EventService, Gap, OverflowPolicy, SubscribeOptions, Subscription } from './core/contract.js';
@@ -131,3 +127,4 @@ export {
   nopIngestEventService,
   nopStorageEventService,
 } from './monitor/services.js';
+export type { TelemetryCounts, TelemetryOptions } from './observability/instrumentation.js';

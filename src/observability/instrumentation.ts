@@ -1,18 +1,19 @@
 import {
   type Attributes,
+  type BatchObservableCallback,
   type Context,
-  type Counter,
   context,
   type Histogram,
+  type Meter,
   type MeterProvider,
   metrics,
+  type Observable,
   type Span,
   SpanKind,
   SpanStatusCode,
   type Tracer,
   type TracerProvider,
   trace,
-  type UpDownCounter,
 } from '@opentelemetry/api';
 import type { TraceCarrier } from '../core/codec.js';
 import type { FanOutObserver } from '../core/fan-out.js';
@@ -28,35 +29,64 @@ export interface TelemetryOptions {
 }
 
 const SCOPE = 'tidings';
+/** Tells apart the metric series of services on one channel in one process (e.g. a publisher and a subscriber). */
+let instances = 0;
 const SCOPE_VERSION = '0.1.0';
 
+/** What a service counted since it was created. Plain numbers: reading them costs nothing. */
+export interface TelemetryCounts {
+  /** Publishes the backend accepted. */
+  published: number;
+  /** Publishes that failed (broker unreachable, timeout, error) and were dropped. */
+  publishFailed: number;
+  /** Valid messages received from a broker (not counted for in-process delivery). */
+  received: number;
+  /** Events handed to subscriptions: one per event per subscriber that took it. */
+  delivered: number;
+  /** Events subscriptions lost: `overflow` (drop-newest/drop-oldest) or `eviction`. */
+  dropped: { overflow: number; eviction: number };
+  /** Messages skipped because they did not decode, by reason. */
+  invalid: Record<DecodeFailure, number>;
+  /** Times the subscriber connection came back after a loss. */
+  reconnects: number;
+}
+
 /**
- * A service's OpenTelemetry instruments, named after the messaging semantic
- * conventions where one fits (`messaging.client.sent.messages`,
- * `messaging.client.consumed.messages`, `messaging.client.operation.duration`)
- * and `tidings.*` for what only Tidings has (per-subscriber deliveries, drops,
- * invalid messages, reconnects, live subscriptions).
+ * A service's telemetry: spans per publish and per received message, and
+ * counts that OpenTelemetry reads when it collects.
  *
- * With no SDK registered every call lands on the API's no-op implementations;
- * attribute objects are built once per service so that path allocates little.
+ * Counters are observable instruments over plain numbers rather than
+ * `Counter.add` per event: an SDK's `add` hashes its attributes every call,
+ * which on a 100k events/s path would cost more than the delivery. Metric
+ * names follow the messaging semantic conventions where one fits
+ * (`messaging.client.sent.messages`, `messaging.client.consumed.messages`,
+ * `messaging.client.operation.duration`) and `tidings.*` for what only
+ * Tidings has (deliveries, drops, invalid messages, reconnects, live
+ * subscriptions). With no SDK registered every call lands on the API's no-op
+ * implementations.
  */
 export class Instrumentation {
+  readonly counts: TelemetryCounts = {
+    published: 0,
+    publishFailed: 0,
+    received: 0,
+    delivered: 0,
+    dropped: { overflow: 0, eviction: 0 },
+    invalid: { 'not-json': 0, 'no-envelope': 0, 'unknown-type': 0, 'invalid-payload': 0 },
+    reconnects: 0,
+  };
   readonly #tracer: Tracer;
-  readonly #base: Attributes;
+  readonly #meter: Meter;
   readonly #publishName: string;
   readonly #processName: string;
   readonly #publishAttributes: Attributes;
   readonly #processAttributes: Attributes;
-  readonly #sent: Counter;
-  readonly #consumed: Counter;
   readonly #duration: Histogram;
-  readonly #deliveries: Counter;
-  readonly #dropped: Counter;
-  readonly #invalid: Counter;
-  readonly #reconnects: Counter;
-  readonly #live: UpDownCounter;
-  readonly #droppedAttributes: Record<'overflow' | 'eviction', Attributes>;
-  #lastLive = 0;
+  readonly #observables: Observable[];
+  readonly #observe: BatchObservableCallback;
+  /** Publish failures by `error.type`, for the sent-messages metric. */
+  readonly #failuresByType = new Map<string, number>();
+  #live = 0;
 
   /**
    * @param system `messaging.system`: `redis`, or `tidings.memory` in process.
@@ -65,56 +95,72 @@ export class Instrumentation {
   constructor(system: string, destination: string, options: TelemetryOptions = {}) {
     this.#tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE, SCOPE_VERSION);
     const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE, SCOPE_VERSION);
-    this.#base = { 'messaging.system': system, 'messaging.destination.name': destination };
+    this.#meter = meter;
+    const base: Attributes = { 'messaging.system': system, 'messaging.destination.name': destination };
     this.#publishName = `publish ${destination}`;
     this.#processName = `process ${destination}`;
-    this.#publishAttributes = {
-      ...this.#base,
-      'messaging.operation.type': 'send',
-      'messaging.operation.name': 'publish',
-    };
-    this.#processAttributes = {
-      ...this.#base,
-      'messaging.operation.type': 'process',
-      'messaging.operation.name': 'deliver',
-    };
-    this.#droppedAttributes = {
-      overflow: { ...this.#base, 'tidings.drop.reason': 'overflow' },
-      eviction: { ...this.#base, 'tidings.drop.reason': 'eviction' },
-    };
-    this.#sent = meter.createCounter('messaging.client.sent.messages', {
-      description: 'Events published (with error.type when the broker did not take them)',
-      unit: '{message}',
-    });
-    this.#consumed = meter.createCounter('messaging.client.consumed.messages', {
-      description: 'Valid messages received from the broker',
-      unit: '{message}',
-    });
+    this.#publishAttributes = { ...base, 'messaging.operation.type': 'send', 'messaging.operation.name': 'publish' };
+    this.#processAttributes = { ...base, 'messaging.operation.type': 'process', 'messaging.operation.name': 'deliver' };
     this.#duration = meter.createHistogram('messaging.client.operation.duration', {
       description: 'Time from publish until the broker acknowledged it',
       unit: 's',
       advice: { explicitBucketBoundaries: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5] },
     });
-    this.#deliveries = meter.createCounter('tidings.deliveries', {
-      description: 'Events handed to subscriptions (one per event per subscriber)',
-      unit: '{event}',
-    });
-    this.#dropped = meter.createCounter('tidings.dropped', {
-      description: 'Events a subscription lost, by tidings.drop.reason (overflow or eviction)',
-      unit: '{event}',
-    });
-    this.#invalid = meter.createCounter('tidings.invalid_messages', {
-      description: 'Messages on the channel that did not decode, skipped, by tidings.invalid.reason',
+    const sent = meter.createObservableCounter('messaging.client.sent.messages', {
+      description: 'Events published (with error.type when the backend did not take them)',
       unit: '{message}',
     });
-    this.#reconnects = meter.createCounter('tidings.reconnects', {
+    const consumed = meter.createObservableCounter('messaging.client.consumed.messages', {
+      description: 'Valid messages received from the broker',
+      unit: '{message}',
+    });
+    const deliveries = meter.createObservableCounter('tidings.deliveries', {
+      description: 'Events handed to subscriptions (one per event per subscriber that took it)',
+      unit: '{event}',
+    });
+    const dropped = meter.createObservableCounter('tidings.dropped', {
+      description: 'Events subscriptions lost, by tidings.drop.reason (overflow or eviction)',
+      unit: '{event}',
+    });
+    const invalid = meter.createObservableCounter('tidings.invalid_messages', {
+      description: 'Messages on the channel that did not decode and were skipped, by tidings.invalid.reason',
+      unit: '{message}',
+    });
+    const reconnects = meter.createObservableCounter('tidings.reconnects', {
       description: 'Times the subscriber connection came back after a loss',
       unit: '{reconnect}',
     });
-    this.#live = meter.createUpDownCounter('tidings.subscriptions.live', {
+    const live = meter.createObservableUpDownCounter('tidings.subscriptions.live', {
       description: 'Subscriptions currently live',
       unit: '{subscription}',
     });
+    const counts = this.counts;
+    const instance = { 'tidings.service.instance': ++instances };
+    const publishAttributes = { ...this.#publishAttributes, ...instance };
+    const metricBase = { ...base, ...instance };
+    this.#observables = [sent, consumed, deliveries, dropped, invalid, reconnects, live];
+    this.#observe = (result) => {
+      result.observe(sent, counts.published, publishAttributes);
+      for (const [errorType, n] of this.#failuresByType) {
+        result.observe(sent, n, { ...publishAttributes, 'error.type': errorType });
+      }
+      result.observe(consumed, counts.received, metricBase);
+      result.observe(deliveries, counts.delivered, metricBase);
+      for (const reason of ['overflow', 'eviction'] as const) {
+        result.observe(dropped, counts.dropped[reason], { ...metricBase, 'tidings.drop.reason': reason });
+      }
+      for (const [reason, n] of Object.entries(counts.invalid)) {
+        result.observe(invalid, n, { ...metricBase, 'tidings.invalid.reason': reason });
+      }
+      result.observe(reconnects, counts.reconnects, metricBase);
+      result.observe(live, this.#live, metricBase);
+    };
+    meter.addBatchObservableCallback(this.#observe, this.#observables);
+  }
+
+  /** Stops reporting this service's metrics (call when the service closes, so nothing leaks). */
+  close(): void {
+    this.#meter.removeBatchObservableCallback(this.#observe, this.#observables);
   }
 
   /** Starts the PRODUCER span of one publish. */
@@ -132,21 +178,25 @@ export class Instrumentation {
     return toCarrier(span.spanContext());
   }
 
+  /** Records a body size on a recording span (computed only then: it costs). */
+  setBodySize(span: Span, text: string): void {
+    if (span.isRecording()) span.setAttribute('messaging.message.body.size', Buffer.byteLength(text));
+  }
+
   /**
    * Ends a publish: counts it, records its latency when it had to wait for a
    * broker (`startedAt` from `performance.now()`), and marks the span failed on `error`.
    */
   endPublish(span: Span, startedAt?: number, error?: unknown): void {
     if (error === undefined) {
-      this.#sent.add(1, this.#publishAttributes);
+      this.counts.published++;
       if (startedAt !== undefined) {
         this.#duration.record((performance.now() - startedAt) / 1000, this.#publishAttributes);
       }
     } else {
+      this.counts.publishFailed++;
       const errorType = error instanceof Error ? error.name : 'unknown';
-      const attributes = { ...this.#publishAttributes, 'error.type': errorType };
-      this.#sent.add(1, attributes);
-      if (startedAt !== undefined) this.#duration.record((performance.now() - startedAt) / 1000, attributes);
+      this.#failuresByType.set(errorType, (this.#failuresByType.get(errorType) ?? 0) + 1);
       if (span.isRecording()) {
         span.recordException(error instanceof Error ? error : String(error));
         span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
@@ -154,11 +204,6 @@ export class Instrumentation {
       }
     }
     span.end();
-  }
-
-  /** Records a body size on a recording span (computed only then: it costs). */
-  setBodySize(span: Span, text: string): void {
-    if (span.isRecording()) span.setAttribute('messaging.message.body.size', Buffer.byteLength(text));
   }
 
   /**
@@ -185,39 +230,40 @@ export class Instrumentation {
       },
       parent,
     );
-    this.#consumed.add(1, this.#base);
+    this.counts.received++;
     const delivered = deliver();
+    this.counts.delivered += delivered;
     if (span.isRecording()) {
       span.setAttribute('messaging.message.body.size', bodySize);
       span.setAttribute('tidings.subscribers', delivered);
       if (eventType !== undefined) span.setAttribute('tidings.event.type', eventType);
     }
     span.end();
-    this.delivered(delivered);
   }
 
-  /** Counts events handed to subscriptions. */
+  /** Counts events handed to subscriptions in process. */
   delivered(count: number): void {
-    if (count > 0) this.#deliveries.add(count, this.#base);
+    this.counts.delivered += count;
   }
 
   invalid(reason: DecodeFailure): void {
-    this.#invalid.add(1, { ...this.#base, 'tidings.invalid.reason': reason });
+    this.counts.invalid[reason]++;
   }
 
   reconnected(): void {
-    this.#reconnects.add(1, this.#base);
+    this.counts.reconnects++;
   }
 
   /** The fan-out hooks that keep the live-subscription and drop counts. */
   fanOutObserver(onLiveChanged?: (live: number) => void): FanOutObserver {
     return {
       liveChanged: (live) => {
-        this.#live.add(live - this.#lastLive, this.#base);
-        this.#lastLive = live;
+        this.#live = live;
         onLiveChanged?.(live);
       },
-      dropped: (reason) => this.#dropped.add(1, this.#droppedAttributes[reason]),
+      dropped: (reason) => {
+        this.counts.dropped[reason]++;
+      },
     };
   }
 }

@@ -69,6 +69,7 @@ class InMemoryEventService<T> implements EventService<T> {
   }
 
   close(): Promise<void> {
+    if (!this.#closed) this.#telemetry.close();
     this.#closed = true;
     this.#fanOut.endAll();
     return Promise.resolve();

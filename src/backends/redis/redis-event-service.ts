@@ -5,7 +5,7 @@ import { FanOut } from '../../core/fan-out.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { resolveSubscribeOptions } from '../../core/subscription.js';
 import { ConnectionError, type DecodeFailure, PublishError, ServiceClosedError } from '../../errors.js';
-import { Instrumentation } from '../../observability/instrumentation.js';
+import { Instrumentation, type TelemetryCounts } from '../../observability/instrumentation.js';
 import { parseRedisAddress, redact } from './redis-address.js';
 import {
   openPublisher,
@@ -50,39 +50,18 @@ export interface RedisEventServiceOptions<T> {
   subscribeTimeoutMs?: number;
 }
 
-/** Counters of a Redis event service since it was created. */
-export interface RedisEventServiceStats {
-  /** Publishes Redis accepted. */
-  published: number;
-  /** Publishes that failed (Redis unreachable, timeout, error) and were dropped. */
-  publishFailed: number;
-  /** Messages read from the channel. */
-  received: number;
-  /** Messages skipped because they did not decode, by reason. */
-  invalid: Record<DecodeFailure, number>;
-  /** Times the subscriber connection came back after a loss. */
-  reconnects: number;
-}
-
 /** An {@link EventService} over Redis pub/sub, with its counters. */
 export interface RedisEventService<T> extends EventService<T> {
   /** The channel this service publishes to and listens on. */
   readonly channel: string;
-  /** Live counters; read them, don't keep the object across calls. */
-  readonly stats: Readonly<RedisEventServiceStats>;
+  /** What this service counted (the same numbers its metrics report). */
+  readonly stats: Readonly<TelemetryCounts>;
 }
 
 const FAILURE_LOG_INTERVAL_MS = 1_000;
 
 class RedisEventServiceImpl<T> implements RedisEventService<T> {
   readonly channel: string;
-  readonly stats: RedisEventServiceStats = {
-    published: 0,
-    publishFailed: 0,
-    received: 0,
-    invalid: { 'not-json': 0, 'no-envelope': 0, 'unknown-type': 0, 'invalid-payload': 0 },
-    reconnects: 0,
-  };
   #codec: Codec<T>;
   #logger: Logger;
   #address: string;
@@ -144,6 +123,10 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     return this.#fanOut.size;
   }
 
+  get stats(): Readonly<TelemetryCounts> {
+    return this.#telemetry.counts;
+  }
+
   get closed(): boolean {
     return this.#closed;
   }
@@ -155,10 +138,7 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     }
     this.#send(event).then(
       () => {},
-      (error: unknown) => {
-        this.stats.publishFailed++;
-        this.#noteFailure('publish failed; the event was dropped', error);
-      },
+      (error: unknown) => this.#noteFailure('publish failed; the event was dropped', error),
     );
   }
 
@@ -170,10 +150,7 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
         new PublishError(`Redis at ${this.#address} did not answer the publish within ${this.#publishTimeoutMs} ms`),
     );
     const answered = this.#send(event).finally(() => settle());
-    return Promise.race([answered, timedOut.then(() => answered)]).catch((error: unknown) => {
-      this.stats.publishFailed++;
-      throw error;
-    });
+    return Promise.race([answered, timedOut.then(() => answered)]);
   }
 
   async subscribe(options?: SubscribeOptions): Promise<Subscription<T>> {
@@ -199,6 +176,7 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     this.#waitingForSubscribe.settleAll(new ServiceClosedError());
     this.#waitingForAnswer.settleAll(new ServiceClosedError());
     this.#fanOut.endAll();
+    this.#telemetry.close();
     const connections: (PublisherConnection | SubscriberConnection)[] = [this.#publisher];
     if (this.#subscriber) connections.push(this.#subscriber);
     await Promise.all(connections.map(shutDown));
@@ -246,15 +224,9 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
   }
 
   #publishText(text: string): Promise<number> {
-    return this.#publisher.publish(this.channel, text).then(
-      (receivers) => {
-        this.stats.published++;
-        return receivers;
-      },
-      (cause: unknown) => {
-        throw new PublishError(`Redis at ${this.#address} did not accept the publish`, { cause });
-      },
-    );
+    return this.#publisher.publish(this.channel, text).catch((cause: unknown) => {
+      throw new PublishError(`Redis at ${this.#address} did not accept the publish`, { cause });
+    });
   }
 
   /** Waits until Redis confirmed the channel subscription, within the subscribe timeout. */
@@ -324,7 +296,6 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
 
   #onMessage = (channel: string, text: string): void => {
     if (channel !== this.channel) return;
-    this.stats.received++;
     const result = this.#codec.decode(text);
     if (result.ok) {
       const { event } = result;
@@ -332,7 +303,6 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
       return;
     }
     const { error } = result;
-    this.stats.invalid[error.reason]++;
     this.#telemetry.invalid(error.reason);
     this.#logger.warn(
       { channel, reason: error.reason, path: error.path, eventType: error.eventType, error: error.message },
@@ -357,7 +327,6 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
   #onSubscriberReady = (): void => {
     if (!this.#lost || this.#closed) return;
     this.#lost = false;
-    this.stats.reconnects++;
     this.#telemetry.reconnected();
     this.#logger.info({ channel: this.channel }, 'Redis subscriber connection back; resubscribing');
     this.#reconcileInBackground();
@@ -403,7 +372,7 @@ async function shutDown(connection: PublisherConnection | SubscriberConnection):
  * through each subscription's bounded buffer.
  *
  * Every message read from the channel is decoded (and validated) by `codec`;
- * one that does not decode is logged, counted in `stats.invalid` and skipped.
+ * one that does not decode is logged, counted in `stats.invalid` (and the `tidings.invalid_messages` metric) and skipped.
  * When the subscriber connection drops, every live subscription gets a
  * `reconnect` gap and the service resubscribes with backoff.
  *

@@ -1,0 +1,202 @@
+/**
+ * What instrumentation costs: the in-memory and Redis benchmarks, each run
+ * with no OpenTelemetry SDK (the API's no-op, the default) and with a real
+ * SDK (tracing with every span sampled and batched to an exporter that
+ * discards, metrics with a reader), side by side in one run.
+ *
+ *   npm run bench:telemetry
+ *
+ * A third row isolates the instrumentation calls themselves with no SDK:
+ * their cost per publish, next to the cost of the whole publish.
+ */
+import { setImmediate as nextMacrotask } from 'node:timers/promises';
+import type { MeterProvider as ApiMeterProvider, TracerProvider } from '@opentelemetry/api';
+import { ExportResultCode } from '@opentelemetry/core';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { createInMemoryEventService } from '../src/backends/memory/memory-event-service.js';
+import type { Subscription } from '../src/core/contract.js';
+import { ingestCodec } from '../src/monitor/codec.js';
+import { newIngestEventServiceRedis } from '../src/monitor/redis-services.js';
+import type { MonitorEvent } from '../src/monitor/schemas.js';
+import { Instrumentation } from '../src/observability/instrumentation.js';
+import { canonicalFixtures } from '../test/fixtures/load.js';
+import { startRedisServer } from '../test/support/redis-server.js';
+
+const MEMORY_SUBSCRIBERS = 10;
+const MEMORY_EVENTS = 400_000;
+const REDIS_EVENTS = 60_000;
+const BATCH = 1_000;
+const ROUNDS = 5;
+
+interface Sdk {
+  tracerProvider?: TracerProvider;
+  meterProvider?: ApiMeterProvider;
+  shutdown(): Promise<void>;
+}
+
+const discard: SpanExporter = {
+  export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }),
+  shutdown: () => Promise.resolve(),
+};
+
+class QuietReader extends MetricReader {
+  protected override onForceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected override onShutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function noSdk(): Sdk {
+  return { shutdown: () => Promise.resolve() };
+}
+
+function realSdk(): Sdk {
+  const tracerProvider = new BasicTracerProvider({
+    spanProcessors: [new BatchSpanProcessor(discard, { maxQueueSize: 65_536, maxExportBatchSize: 4_096 })],
+  });
+  const meterProvider = new MeterProvider({ readers: [new QuietReader()] });
+  return {
+    tracerProvider,
+    meterProvider,
+    shutdown: async () => {
+      await tracerProvider.shutdown();
+      await meterProvider.shutdown();
+    },
+  };
+}
+
+/** Reads until `count` events arrived; resolves with the count. */
+async function drain<T>(sub: Subscription<T>, count: number, progress: { n: number }): Promise<void> {
+  for await (const _ of sub) {
+    if (++progress.n === count) return;
+  }
+}
+
+async function memoryRun(sdk: Sdk): Promise<number> {
+  const events = createInMemoryEventService<{ seq: number }>({
+    tracerProvider: sdk.tracerProvider,
+    meterProvider: sdk.meterProvider,
+    eventType: () => 'seq',
+  });
+  const subs = await Promise.all(
+    Array.from({ length: MEMORY_SUBSCRIBERS }, () => events.subscribe({ bufferSize: BATCH * 2 })),
+  );
+  const progress = subs.map(() => ({ n: 0 }));
+  const done = subs.map((sub, i) => drain(sub, MEMORY_EVENTS, progress[i] as { n: number }));
+  const started = performance.now();
+  for (let seq = 0; seq < MEMORY_EVENTS; ) {
+    const end = seq + BATCH;
+    for (; seq < end; seq++) events.publish({ seq });
+    while (progress.some((p) => p.n < seq)) await nextMacrotask();
+  }
+  await Promise.all(done);
+  const seconds = (performance.now() - started) / 1000;
+  if (subs.some((sub) => sub.dropped > 0)) throw new Error('memory run dropped events');
+  await events.close();
+  return (MEMORY_EVENTS * MEMORY_SUBSCRIBERS) / seconds;
+}
+
+async function redisRun(url: string, sdk: Sdk, event: MonitorEvent, round: number): Promise<number> {
+  const config = { redisAddress: url, redisChannel: `bench-telemetry-${round}-${Math.random()}` };
+  const publisher = newIngestEventServiceRedis(undefined, sdk.tracerProvider, {
+    ...config,
+    meterProvider: sdk.meterProvider,
+  });
+  const subscriber = newIngestEventServiceRedis(undefined, sdk.tracerProvider, {
+    ...config,
+    meterProvider: sdk.meterProvider,
+  });
+  const sub = await subscriber.subscribe({ bufferSize: BATCH * 4 });
+  await publisher.publishConfirmed(event); // connected
+  await sub.next();
+  const progress = { n: 0 };
+  const done = drain(sub, REDIS_EVENTS, progress);
+  const started = performance.now();
+  for (let sent = 0; sent < REDIS_EVENTS; ) {
+    const end = sent + BATCH;
+    for (; sent < end; sent++) publisher.publish(event);
+    while (progress.n < sent - BATCH) await nextMacrotask();
+  }
+  await done;
+  const seconds = (performance.now() - started) / 1000;
+  const lost = sub.dropped + subscriber.stats.reconnects;
+  await Promise.all([publisher.close(), subscriber.close()]);
+  if (lost > 0) throw new Error('redis run lost events');
+  return REDIS_EVENTS / seconds;
+}
+
+/** Nanoseconds per publish spent in instrumentation calls alone, with no SDK. */
+function noopCallCost(): number {
+  const telemetry = new Instrumentation('tidings.memory', 'bench');
+  const n = 2_000_000;
+  for (let i = 0; i < 100_000; i++) telemetry.endPublish(telemetry.startPublish('seq'));
+  const started = performance.now();
+  for (let i = 0; i < n; i++) {
+    const span = telemetry.startPublish('seq');
+    telemetry.delivered(MEMORY_SUBSCRIBERS);
+    telemetry.endPublish(span);
+  }
+  return ((performance.now() - started) * 1e6) / n;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+function formatRate(value: number): string {
+  return value >= 1e6 ? `${(value / 1e6).toFixed(2)} M/s` : `${(value / 1e3).toFixed(1)} k/s`;
+}
+
+async function main(): Promise<void> {
+  const fixture = canonicalFixtures().find((f) => f.file === 'sip_updated_event.full.json');
+  const decoded = fixture ? ingestCodec.decode(fixture.text) : undefined;
+  if (!decoded?.ok) throw new Error('fixture sip_updated_event.full.json missing');
+  const redis = await startRedisServer();
+  const results: Record<string, Record<'off' | 'on', number[]>> = {
+    [`in-memory, ${MEMORY_SUBSCRIBERS} for-await subscribers (deliveries/s)`]: { off: [], on: [] },
+    'Redis end to end, same process, validation on (events/s)': { off: [], on: [] },
+  };
+  const [memoryRow, redisRow] = Object.values(results) as [
+    Record<'off' | 'on', number[]>,
+    Record<'off' | 'on', number[]>,
+  ];
+  try {
+    // Alternate off/on within each round so drift on a shared machine hits both alike.
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const mode of ['off', 'on'] as const) {
+        const sdk = mode === 'on' ? realSdk() : noSdk();
+        memoryRow[mode].push(await memoryRun(sdk));
+        redisRow[mode].push(await redisRun(redis.url, sdk, decoded.event, round));
+        await sdk.shutdown();
+      }
+    }
+  } finally {
+    await redis.stop();
+  }
+  const callNs = noopCallCost();
+  const perPublishNs = 1e9 / (median(memoryRow.off) / MEMORY_SUBSCRIBERS);
+
+  console.log(`Telemetry overhead (node ${process.version}); median of ${ROUNDS} alternating rounds\n`);
+  console.log('| benchmark | no SDK (default) | SDK: all spans + metrics | cost |');
+  console.log('|---|---:|---:|---:|');
+  for (const [name, row] of Object.entries(results)) {
+    const off = median(row.off);
+    const on = median(row.on);
+    console.log(`| ${name} | ${formatRate(off)} | ${formatRate(on)} | ${(((off - on) / off) * 100).toFixed(1)}% |`);
+  }
+  console.log(
+    `\nWith no SDK, the instrumentation calls of one publish cost ${callNs.toFixed(0)} ns ` +
+      `of the ${perPublishNs.toFixed(0)} ns an in-memory publish to ${MEMORY_SUBSCRIBERS} subscribers takes ` +
+      `(${((callNs / perPublishNs) * 100).toFixed(1)}%).`,
+  );
+  const redisCost = (median(redisRow.off) - median(redisRow.on)) / median(redisRow.off);
+  console.log(
+    `Target: SDK on costs at most 25% of Redis throughput: ${(redisCost * 100).toFixed(1)}%, ${redisCost <= 0.25 ? 'met' : 'NOT met'}`,
+  );
+}
+
+await main();
