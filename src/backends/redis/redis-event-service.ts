@@ -4,7 +4,7 @@ import type { EventService, SubscribeOptions, Subscription } from '../../core/co
 import { FanOut } from '../../core/fan-out.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { resolveSubscribeOptions } from '../../core/subscription.js';
-import { ConnectionError, type DecodeFailure, PublishError, ServiceClosedError } from '../../errors.js';
+import { ConnectionError, PublishError, ServiceClosedError } from '../../errors.js';
 import { Instrumentation, type TelemetryCounts } from '../../observability/instrumentation.js';
 import { parseRedisAddress, redact } from './redis-address.js';
 import {
