@@ -55,7 +55,7 @@ function noSdk(): Sdk {
 
 function realSdk(): Sdk {
   const tracerProvider = new BasicTracerProvider({
-    spanProcessors: [new BatchSpanProcessor(discard, { maxQueueSize: 65_536, maxExportBatchSize: 4_096 })],
+    spanProcessors: [new BatchSpanProcessor(discard)], // default queue and batch sizes, as an application would run it
   });
   const meterProvider = new MeterProvider({ readers: [new QuietReader()] });
   return {

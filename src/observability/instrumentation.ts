@@ -84,6 +84,9 @@ export class Instrumentation {
   readonly #duration: Histogram;
   readonly #observables: Observable[];
   readonly #observe: BatchObservableCallback;
+  /** Span attributes per event type: a handful of types, so built once each rather than per span. */
+  readonly #publishAttributesByType = new Map<string, Attributes>();
+  readonly #processAttributesByType = new Map<string, Attributes>();
   /** Publish failures by `error.type`, for the sent-messages metric. */
   readonly #failuresByType = new Map<string, number>();
   #live = 0;
@@ -165,12 +168,10 @@ export class Instrumentation {
 
   /** Starts the PRODUCER span of one publish. */
   startPublish(eventType: string | undefined): Span {
-    const span = this.#tracer.startSpan(this.#publishName, {
+    return this.#tracer.startSpan(this.#publishName, {
       kind: SpanKind.PRODUCER,
-      attributes: this.#publishAttributes,
+      attributes: withEventType(this.#publishAttributes, this.#publishAttributesByType, eventType),
     });
-    if (eventType !== undefined && span.isRecording()) span.setAttribute('tidings.event.type', eventType);
-    return span;
   }
 
   /** The trace context to send along with a publish, if there is a trace. */
@@ -225,7 +226,7 @@ export class Instrumentation {
       this.#processName,
       {
         kind: SpanKind.CONSUMER,
-        attributes: this.#processAttributes,
+        attributes: withEventType(this.#processAttributes, this.#processAttributesByType, eventType),
         links: remote ? [{ context: remote }] : undefined,
       },
       parent,
@@ -236,7 +237,6 @@ export class Instrumentation {
     if (span.isRecording()) {
       span.setAttribute('messaging.message.body.size', bodySize);
       span.setAttribute('tidings.subscribers', delivered);
-      if (eventType !== undefined) span.setAttribute('tidings.event.type', eventType);
     }
     span.end();
   }
@@ -266,4 +266,15 @@ export class Instrumentation {
       },
     };
   }
+}
+
+/** `base` plus `tidings.event.type`, memoised per type in `cache`. */
+function withEventType(base: Attributes, cache: Map<string, Attributes>, eventType: string | undefined): Attributes {
+  if (eventType === undefined) return base;
+  let attributes = cache.get(eventType);
+  if (attributes === undefined) {
+    attributes = { ...base, 'tidings.event.type': eventType };
+    if (cache.size < 256) cache.set(eventType, attributes); // event types are few; never let a producer grow this
+  }
+  return attributes;
 }
