@@ -136,11 +136,35 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
       this.#logger.warn({ channel: this.channel }, 'publish after close ignored: the event was not sent');
       return;
     }
-    this.#send(event).then(
-      () => {},
-      (error: unknown) => this.#noteFailure('publish failed; the event was dropped', error),
+    if (this.#publisher.status !== 'ready') {
+      this.#send(event).then(undefined, this.#onPublishFailed);
+      return;
+    }
+    // The hot path: what #send does when connected, with one promise per publish instead
+    // of three (at 100k publishes/s the chain's allocations showed up as GC time).
+    const span = this.#telemetry.startPublish(this.#eventType?.(event));
+    const startedAt = performance.now();
+    let text: string;
+    try {
+      text = this.#codec.encode(event, this.#telemetry.carrierOf(span));
+    } catch (cause) {
+      const error = new PublishError('event could not be encoded', { cause });
+      this.#telemetry.endPublish(span, startedAt, error);
+      Promise.reject(error).then(undefined, this.#onPublishFailed);
+      return;
+    }
+    this.#telemetry.setBodySize(span, text);
+    this.#publisher.publish(this.channel, text).then(
+      () => this.#telemetry.endPublish(span, startedAt),
+      (cause: unknown) => {
+        const error = new PublishError(`Redis at ${this.#address} did not accept the publish`, { cause });
+        this.#telemetry.endPublish(span, startedAt, error);
+        this.#onPublishFailed(error);
+      },
     );
   }
+
+  #onPublishFailed = (error: unknown): void => this.#noteFailure('publish failed; the event was dropped', error);
 
   publishConfirmed(event: T): Promise<number> {
     if (this.#closed) return Promise.reject(new ServiceClosedError());

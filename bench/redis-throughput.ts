@@ -1,0 +1,831 @@
+/**
+ * Redis benchmark: Tidings' Redis backend (ingest codec, validation on)
+ * against raw ioredis, raw node-redis and graphql-redis-subscriptions, all on
+ * the same payload (the `sip_updated_event` wire fixture, 712 bytes).
+ *
+ *   npm run bench:redis
+ *
+ * Printed in one run:
+ *
+ * 1. End-to-end throughput publisher → subscriber, same process and two
+ *    processes (publisher in a forked child). Every library gets the same
+ *    pacing: the publisher publishes WINDOW events in one tick (so every
+ *    client pipelines them into one write), and before the next window waits
+ *    until the subscriber has received all but the last IN_FLIGHT_WINDOWS - 1
+ *    windows. At most ~1.4 MB is ever in flight, far below Redis' pubsub
+ *    output-buffer limit, so a fast publisher cannot get a slow subscriber
+ *    disconnected. Every run checks that every event arrived, in order
+ *    (Tidings also: `dropped === 0`, no gap reported); loss is reported in a
+ *    column, never hidden. Each (library, mode) runs ROUNDS times, each time in
+ *    a fresh process, in rotating order; the median is reported.
+ * 2. Publish-to-receive latency at a steady 5,000 events/s: a 1 ms timer
+ *    publishes whatever the schedule says is due (about 5 events per tick);
+ *    each event's latency is from its `publish()` call to the moment the
+ *    consumer holds the decoded event (`performance.now()`, same process).
+ * 3. 1,000 concurrent subscriptions on one Tidings service: the connections
+ *    Redis holds (`CLIENT LIST`) and delivery to all of them.
+ *
+ * A private `redis-server` is started on a free port, so the shared Redis is
+ * never disturbed.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { RedisPubSub } from 'graphql-redis-subscriptions';
+import { Redis } from 'ioredis';
+import { createClient } from 'redis';
+import type { Subscription } from '../src/core/contract.js';
+import { newIngestEventServiceRedis } from '../src/monitor/redis-services.js';
+import type { MonitorEvent } from '../src/monitor/schemas.js';
+import { startRedisServer } from '../test/support/redis-server.js';
+
+// ------------------------------------------------------------------ parameters
+
+/** Events published in one tick before the publisher may wait. */
+const WINDOW = 1_000;
+/** Windows that may be published and not yet received. */
+const IN_FLIGHT_WINDOWS = 2;
+/** Events per throughput run before timing starts (JIT, connections, buffers). */
+const WARMUP = 8_000;
+/** Events per throughput run that are timed. */
+const MEASURED = 32_000;
+/** Fresh-process runs per (library, mode); the median is reported. */
+const ROUNDS = 4;
+/** No progress for this long means events were lost: the publisher goes on, the loss is reported. */
+const STALL_MS = 1_000;
+const LATENCY_RATE = 5_000;
+const LATENCY_WARMUP_S = 1;
+const LATENCY_SECONDS = 5;
+const FANOUT_SUBSCRIPTIONS = 1_000;
+const FANOUT_EVENTS = 2_000;
+const FANOUT_WINDOW = 100;
+
+const SELF = fileURLToPath(import.meta.url);
+const FIXTURE = new URL('../test/fixtures/ingest/sip_updated_event.full.json', import.meta.url);
+
+type Lib = 'tidings' | 'ioredis' | 'node-redis' | 'graphql-redis-subscriptions';
+type Mode = 'same' | 'two';
+const LIBS: readonly Lib[] = ['tidings', 'ioredis', 'node-redis', 'graphql-redis-subscriptions'];
+const LATENCY_LIBS: readonly Lib[] = ['tidings', 'ioredis', 'node-redis'];
+const LABEL: Record<Lib, string> = {
+  tidings: 'Tidings Redis (ingest codec, validation on)',
+  ioredis: 'raw ioredis + JSON',
+  'node-redis': 'raw node-redis + JSON',
+  'graphql-redis-subscriptions': 'graphql-redis-subscriptions',
+};
+
+// ------------------------------------------------------------------ payload
+
+const FIXTURE_TEXT = readFileSync(FIXTURE, 'utf8').trim();
+const TEMPLATE = (JSON.parse(FIXTURE_TEXT) as { value: SipUpdated }).value;
+type SipUpdated = Extract<MonitorEvent, { type: 'sip_updated_event' }>;
+
+/** The fixture event with `item.file_count` carrying the sequence number; a fresh object per call, for every library. */
+function makeEvent(seq: number): SipUpdated {
+  const { value } = TEMPLATE;
+  return { type: 'sip_updated_event', value: { uuid: value.uuid, item: { ...value.item, file_count: seq } } };
+}
+
+/** The wire form Enduro publishes (and Tidings' codec writes, byte for byte). */
+interface Wire {
+  value: SipUpdated;
+}
+
+function seqOfEvent(event: MonitorEvent): number {
+  return event.type === 'sip_updated_event' ? (event.value.item.file_count ?? -2) : -2;
+}
+
+// ------------------------------------------------------------------ flow control
+
+/**
+ * A monotonically growing count (events received) that a publisher can wait
+ * on. `reach()` resolves true when the count gets there, false once it has
+ * not moved for STALL_MS.
+ */
+class Progress {
+  value = 0;
+  #target = Number.POSITIVE_INFINITY;
+  #resolve: ((reached: boolean) => void) | undefined;
+
+  update(value: number): void {
+    this.value = value;
+    if (value >= this.#target) this.#settle(true);
+  }
+
+  reach(target: number, stallMs = STALL_MS): Promise<boolean> {
+    if (this.value >= target) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      this.#target = target;
+      this.#resolve = resolve;
+      let seen = this.value;
+      const check = (): void => {
+        if (this.#resolve !== resolve) return;
+        if (this.value === seen) this.#settle(false);
+        else {
+          seen = this.value;
+          setTimeout(check, stallMs).unref();
+        }
+      };
+      setTimeout(check, stallMs).unref();
+    });
+  }
+
+  #settle(reached: boolean): void {
+    const resolve = this.#resolve;
+    this.#target = Number.POSITIVE_INFINITY;
+    this.#resolve = undefined;
+    resolve?.(reached);
+  }
+}
+
+/** The pacing every library gets; `acked` counts events the subscriber has received. */
+async function publishPaced(publish: (seq: number) => void, total: number, acked: Progress): Promise<void> {
+  let written_off = 0;
+  for (let sent = 0; sent < total; ) {
+    const target = sent - WINDOW * (IN_FLIGHT_WINDOWS - 1) - written_off;
+    if (target > 0 && !(await acked.reach(target))) written_off += target - acked.value;
+    const end = Math.min(total, sent + WINDOW);
+    for (; sent < end; sent++) publish(sent);
+  }
+}
+
+// ------------------------------------------------------------------ the libraries
+
+interface Publisher {
+  /** Resolves once the publishing connection is up. */
+  ready(): Promise<void>;
+  publish(seq: number): void;
+  close(): Promise<void>;
+}
+
+interface Receiver {
+  /** Resolves once Redis confirmed the subscription. */
+  start(onSeq: (seq: number) => void): Promise<void>;
+  /** Loss the library itself reports (Tidings' drop counter and gaps). */
+  problems(): string[];
+  close(): Promise<void>;
+}
+
+const failures = { publish: 0 };
+const countFailure = (): void => {
+  failures.publish++;
+};
+
+function autoPipelined(url: string): Redis {
+  return new Redis(url, { enableAutoPipelining: true });
+}
+
+function publisherFor(lib: Lib, url: string, channel: string): Publisher {
+  switch (lib) {
+    case 'tidings': {
+      const service = newIngestEventServiceRedis(undefined, undefined, { redisAddress: url, redisChannel: channel });
+      return {
+        ready: async () => {
+          await service.publishConfirmed(makeEvent(-1));
+        },
+        publish: (seq) => service.publish(makeEvent(seq)),
+        close: () => service.close(),
+      };
+    }
+    case 'ioredis': {
+      const redis = autoPipelined(url);
+      return {
+        ready: async () => {
+          await redis.ping();
+        },
+        publish: (seq) => {
+          const wire: Wire = { value: makeEvent(seq) };
+          redis.publish(channel, JSON.stringify(wire)).catch(countFailure);
+        },
+        close: async () => {
+          await redis.quit();
+        },
+      };
+    }
+    case 'node-redis': {
+      const client = createClient({ url });
+      client.on('error', countFailure);
+      return {
+        ready: async () => {
+          await client.connect();
+        },
+        publish: (seq) => {
+          const wire: Wire = { value: makeEvent(seq) };
+          client.publish(channel, JSON.stringify(wire)).catch(countFailure);
+        },
+        close: async () => {
+          client.destroy();
+        },
+      };
+    }
+    case 'graphql-redis-subscriptions': {
+      // The same ioredis publisher options as raw ioredis (auto-pipelining): the most favourable setup for it.
+      const publisher = autoPipelined(url);
+      const pubsub = new RedisPubSub({ publisher, subscriber: new Redis(url, { lazyConnect: true }) });
+      return {
+        ready: async () => {
+          await publisher.ping();
+        },
+        publish: (seq) => {
+          const wire: Wire = { value: makeEvent(seq) };
+          pubsub.publish(channel, wire).catch(countFailure);
+        },
+        close: async () => {
+          publisher.disconnect();
+          pubsub.getSubscriber().disconnect();
+        },
+      };
+    }
+  }
+}
+
+function receiverFor(lib: Lib, url: string, channel: string, bufferSize: number): Receiver {
+  switch (lib) {
+    case 'tidings': {
+      const service = newIngestEventServiceRedis(undefined, undefined, { redisAddress: url, redisChannel: channel });
+      let sub: Subscription<MonitorEvent> | undefined;
+      let gaps = 0;
+      return {
+        start: async (onSeq) => {
+          const subscription = await service.subscribe({ bufferSize });
+          sub = subscription;
+          void (async () => {
+            for await (const event of subscription) {
+              if (subscription.takeGap() !== undefined) gaps++;
+              onSeq(seqOfEvent(event));
+            }
+          })();
+        },
+        problems: () => {
+          const problems: string[] = [];
+          const dropped = sub?.dropped ?? 0;
+          if (dropped !== 0) problems.push(`dropped ${dropped}`);
+          if (gaps !== 0) problems.push(`${gaps} gaps`);
+          const invalid = Object.values(service.stats.invalid).reduce((a, b) => a + b, 0);
+          if (invalid !== 0) problems.push(`${invalid} invalid`);
+          return problems;
+        },
+        close: () => service.close(),
+      };
+    }
+    case 'ioredis': {
+      const redis = new Redis(url);
+      return {
+        start: async (onSeq) => {
+          redis.on('message', (_channel: string, text: string) => {
+            const wire = JSON.parse(text) as Wire;
+            onSeq(seqOfEvent(wire.value));
+          });
+          await redis.subscribe(channel);
+        },
+        problems: () => [],
+        close: async () => {
+          redis.disconnect();
+        },
+      };
+    }
+    case 'node-redis': {
+      const client = createClient({ url });
+      client.on('error', countFailure);
+      return {
+        start: async (onSeq) => {
+          await client.connect();
+          await client.subscribe(channel, (text: string) => {
+            const wire = JSON.parse(text) as Wire;
+            onSeq(seqOfEvent(wire.value));
+          });
+        },
+        problems: () => [],
+        close: async () => {
+          client.destroy();
+        },
+      };
+    }
+    case 'graphql-redis-subscriptions': {
+      const subscriber = new Redis(url);
+      const pubsub = new RedisPubSub({ publisher: new Redis(url, { lazyConnect: true }), subscriber });
+      return {
+        start: async (onSeq) => {
+          const iterator: AsyncIterable<Wire> = pubsub.asyncIterableIterator<Wire>(channel);
+          void (async () => {
+            for await (const wire of iterator) onSeq(seqOfEvent(wire.value));
+          })();
+          await waitForSubscribers(url, channel, 1);
+        },
+        problems: () => [],
+        close: async () => {
+          subscriber.disconnect();
+          pubsub.getPublisher().disconnect();
+        },
+      };
+    }
+  }
+}
+
+async function waitForSubscribers(url: string, channel: string, count: number): Promise<void> {
+  const admin = new Redis(url);
+  try {
+    for (;;) {
+      const reply = (await admin.pubsub('NUMSUB', channel)) as [string, number];
+      if (Number(reply[1]) >= count) return;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  } finally {
+    admin.disconnect();
+  }
+}
+
+// ------------------------------------------------------------------ roles
+
+interface ThroughputResult {
+  eventsPerSec: number;
+  /** CPU time of the Node process(es), publisher and subscriber, per timed event. */
+  cpuMicrosPerEvent: number;
+  expected: number;
+  received: number;
+  outOfOrder: number;
+  problems: string[];
+}
+
+/** What a publisher child reports when told to stop. */
+interface PublisherReport {
+  cpuMicros: number;
+  publishFailures: number;
+}
+
+interface LatencyResult {
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+  samples: number;
+  lost: number;
+}
+
+interface FanoutResult {
+  connectionsBefore: string[];
+  connectionsDuring: string[];
+  numsub: number;
+  subscriptions: number;
+  events: number;
+  deliveredTotal: number;
+  allComplete: boolean;
+  dropped: number;
+  seconds: number;
+}
+
+/** A receiving side that counts, checks order and times the measured stretch. */
+function counter(expected: number) {
+  const state = {
+    received: 0,
+    next: 0,
+    outOfOrder: 0,
+    startAt: 0,
+    startCount: -1,
+    lastAt: 0,
+    cpuAtStart: undefined as NodeJS.CpuUsage | undefined,
+    /** CPU time (user + system, µs) of the Node processes over the timed stretch. */
+    cpuMicros: 0,
+    progress: new Progress(),
+  };
+  const onSeq = (seq: number): void => {
+    if (seq < 0) return; // readiness probe
+    state.received++;
+    if (seq !== state.next) state.outOfOrder++;
+    state.next = seq + 1;
+    const now = performance.now();
+    if (state.startCount < 0 && seq >= WARMUP) {
+      state.startAt = now;
+      state.startCount = state.received;
+      state.cpuAtStart = process.cpuUsage();
+    }
+    state.lastAt = now;
+    state.progress.update(state.received);
+  };
+  /** Call when the last event arrived: stops the CPU clock of this process. */
+  const stopCpu = (): void => {
+    const used = process.cpuUsage(state.cpuAtStart);
+    state.cpuMicros += used.user + used.system;
+  };
+  const result = (problems: string[]): ThroughputResult => ({
+    eventsPerSec:
+      state.startCount < 0 ? 0 : ((state.received - state.startCount) / (state.lastAt - state.startAt)) * 1_000,
+    cpuMicrosPerEvent: state.startCount < 0 ? 0 : state.cpuMicros / (state.received - state.startCount),
+    expected,
+    received: state.received,
+    outOfOrder: state.outOfOrder,
+    problems,
+  });
+  return { state, onSeq, stopCpu, result };
+}
+
+async function runThroughput(lib: Lib, mode: Mode, url: string, channel: string): Promise<ThroughputResult> {
+  const total = WARMUP + MEASURED;
+  const receiver = receiverFor(lib, url, channel, WINDOW * (IN_FLIGHT_WINDOWS + 1));
+  const { state, onSeq, stopCpu, result } = counter(total);
+  let child: ChildProcess | undefined;
+  let lastAck = 0;
+  const ackingOnSeq =
+    mode === 'same'
+      ? onSeq
+      : (seq: number): void => {
+          onSeq(seq);
+          if (state.received - lastAck >= WINDOW || state.received === total) {
+            lastAck = state.received;
+            child?.send(lastAck);
+          }
+        };
+  await receiver.start(ackingOnSeq);
+
+  if (mode === 'same') {
+    const publisher = publisherFor(lib, url, channel);
+    await publisher.ready();
+    await publishPaced((seq) => publisher.publish(seq), total, state.progress);
+    await state.progress.reach(total);
+    stopCpu();
+    await publisher.close();
+  } else {
+    child = fork(SELF, ['publisher', lib, url, channel, String(total)]);
+    const [ready] = (await once(child, 'message')) as [string];
+    if (ready !== 'ready') throw new Error(`publisher child: ${ready}`);
+    child.send('go');
+    await state.progress.reach(total);
+    stopCpu();
+    child.send('stop');
+    const [report] = (await once(child, 'message')) as [PublisherReport];
+    state.cpuMicros += report.cpuMicros;
+    failures.publish += report.publishFailures;
+    await once(child, 'exit');
+  }
+  const problems = receiver.problems();
+  if (failures.publish !== 0) problems.push(`${failures.publish} publish failures`);
+  await receiver.close();
+  return result(problems);
+}
+
+async function runPublisherChild(lib: Lib, url: string, channel: string, total: number): Promise<void> {
+  const publisher = publisherFor(lib, url, channel);
+  const acked = new Progress();
+  let cpuAtStart: NodeJS.CpuUsage | undefined;
+  await publisher.ready();
+  const stopped = new Promise<void>((resolve) => {
+    process.on('message', (message: unknown) => {
+      if (typeof message === 'number') {
+        // The subscriber times from the first event past the warm-up: so does this CPU clock.
+        if (cpuAtStart === undefined && message >= WARMUP) cpuAtStart = process.cpuUsage();
+        acked.update(message);
+      } else if (message === 'go') {
+        publishPaced((seq) => publisher.publish(seq), total, acked).catch((error: unknown) => {
+          console.error(error);
+          process.exit(1);
+        });
+      } else if (message === 'stop') resolve();
+    });
+  });
+  process.send?.('ready');
+  await stopped;
+  const used = process.cpuUsage(cpuAtStart);
+  const report: PublisherReport = { cpuMicros: used.user + used.system, publishFailures: failures.publish };
+  await publisher.close();
+  process.send?.(report, () => process.exit(0));
+}
+
+async function runLatency(lib: Lib, url: string, channel: string): Promise<LatencyResult> {
+  const total = LATENCY_RATE * (LATENCY_WARMUP_S + LATENCY_SECONDS);
+  const sentAt = new Float64Array(total);
+  const latency = new Float64Array(total).fill(-1);
+  const receiver = receiverFor(lib, url, channel, 1_024);
+  await receiver.start((seq) => {
+    if (seq >= 0) latency[seq] = performance.now() - (sentAt[seq] as number);
+  });
+  const publisher = publisherFor(lib, url, channel);
+  await publisher.ready();
+  await new Promise<void>((resolve) => {
+    const t0 = performance.now();
+    let sent = 0;
+    const timer = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) * LATENCY_RATE) / 1_000));
+      for (; sent < due; sent++) {
+        sentAt[sent] = performance.now();
+        publisher.publish(sent);
+      }
+      if (sent === total) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 1);
+  });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const measured = latency.subarray(LATENCY_RATE * LATENCY_WARMUP_S);
+  const samples = measured.filter((value) => value >= 0).sort();
+  const lost = latency.filter((value) => value < 0).length;
+  const at = (q: number): number => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? NaN;
+  await publisher.close();
+  await receiver.close();
+  return { p50: at(0.5), p99: at(0.99), p999: at(0.999), max: samples.at(-1) ?? NaN, samples: samples.length, lost };
+}
+
+async function clientList(admin: Redis): Promise<string[]> {
+  const ownId = Number(await admin.client('ID'));
+  return String(await admin.client('LIST'))
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith(`id=${ownId} `))
+    .map((line) => {
+      const field = (name: string): string => new RegExp(`(?:^| )${name}=(\\S*)`).exec(line)?.[1] ?? '';
+      return `${field('name') || '(unnamed)'} sub=${field('sub')}`;
+    });
+}
+
+async function runFanout(url: string, channel: string): Promise<FanoutResult> {
+  const admin = new Redis(url);
+  const service = newIngestEventServiceRedis(undefined, undefined, { redisAddress: url, redisChannel: channel });
+  await service.publishConfirmed(makeEvent(-1));
+  const connectionsBefore = await clientList(admin);
+  const progress = new Progress();
+  let deliveredTotal = 0;
+  const perSub: number[] = [];
+  const subs = [];
+  for (let i = 0; i < FANOUT_SUBSCRIPTIONS; i++) {
+    const sub = await service.subscribe({ bufferSize: 1_024 });
+    subs.push(sub);
+    perSub.push(0);
+    void (async () => {
+      for await (const event of sub) {
+        if (seqOfEvent(event) < 0) continue;
+        perSub[i] = (perSub[i] ?? 0) + 1;
+        progress.update(++deliveredTotal);
+      }
+    })();
+  }
+  const connectionsDuring = await clientList(admin);
+  const numsub = Number(((await admin.pubsub('NUMSUB', channel)) as [string, number])[1]);
+  const started = performance.now();
+  let sent = 0;
+  while (sent < FANOUT_EVENTS) {
+    const target = (sent - FANOUT_WINDOW) * FANOUT_SUBSCRIPTIONS;
+    if (target > 0) await progress.reach(target);
+    for (const end = sent + FANOUT_WINDOW; sent < end; sent++) service.publish(makeEvent(sent));
+  }
+  await progress.reach(FANOUT_EVENTS * FANOUT_SUBSCRIPTIONS);
+  const seconds = (performance.now() - started) / 1_000;
+  const dropped = subs.reduce((sum, sub) => sum + sub.dropped, 0);
+  await service.close();
+  admin.disconnect();
+  return {
+    connectionsBefore,
+    connectionsDuring,
+    numsub,
+    subscriptions: subs.length,
+    events: FANOUT_EVENTS,
+    deliveredTotal,
+    allComplete: perSub.every((count) => count === FANOUT_EVENTS),
+    dropped,
+    seconds,
+  };
+}
+
+/** Runs a role in a fresh process and returns what it reports. */
+async function inChild<R>(args: string[]): Promise<R> {
+  const child = fork(SELF, args);
+  const [reply] = (await once(child, 'message')) as [{ ok: true; result: R } | { ok: false; error: string }];
+  await once(child, 'exit');
+  if (!reply.ok) throw new Error(`${args.join(' ')}: ${reply.error}`);
+  return reply.result;
+}
+
+async function reply(work: () => Promise<unknown>): Promise<void> {
+  let message: unknown;
+  try {
+    message = { ok: true, result: await work() };
+  } catch (error) {
+    message = { ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
+  }
+  if (process.send) process.send(message, () => process.exit(0));
+  else {
+    // Run by hand (e.g. under --cpu-prof): print instead of reporting to the parent.
+    console.log(JSON.stringify(message));
+    process.exit(0);
+  }
+}
+
+// ------------------------------------------------------------------ report
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  if (sorted.length % 2 === 1) return sorted[Math.floor(mid)] ?? NaN;
+  return ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
+}
+
+/** The 1-minute load average: the machine is shared, so say how busy it was. */
+function loadNow(): string {
+  return (loadavg()[0] ?? 0).toFixed(2);
+}
+
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+const int = (value: number): string => Math.round(value).toLocaleString('en-US');
+const ms = (value: number): string => value.toFixed(3);
+const pct = (value: number): string => `${(value * 100).toFixed(0)}%`;
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const loadAtStart = loadNow();
+  const server = await startRedisServer();
+  const url = server.url;
+  let channel = 0;
+  const nextChannel = (): string => `bench-${channel++}`;
+  try {
+    console.log(
+      `Redis throughput benchmark: redis-server on port ${server.port}; payload sip_updated_event fixture (${FIXTURE_TEXT.length} bytes)`,
+    );
+    console.log(
+      `Node ${process.version}; ${WARMUP.toLocaleString('en-US')} warm-up + ${MEASURED.toLocaleString('en-US')} timed events per run; windows of ${WINDOW}, at most ${IN_FLIGHT_WINDOWS} in flight; ${ROUNDS} fresh-process runs each, median shown\n`,
+    );
+
+    // 1. throughput
+    const results = new Map<string, ThroughputResult[]>();
+    const key = (lib: Lib, mode: Mode): string => `${lib}/${mode}`;
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const mode of ['same', 'two'] as const) {
+        for (let i = 0; i < LIBS.length; i++) {
+          const lib = LIBS[(i + round) % LIBS.length] as Lib;
+          const result = await inChild<ThroughputResult>(['throughput', lib, mode, url, nextChannel()]);
+          const list = results.get(key(lib, mode)) ?? [];
+          list.push(result);
+          results.set(key(lib, mode), list);
+          process.stderr.write(
+            `  round ${round + 1} ${mode.padEnd(4)} ${lib.padEnd(27)} ${int(result.eventsPerSec).padStart(7)} ev/s ${result.cpuMicrosPerEvent.toFixed(1).padStart(5)} µs CPU/ev${result.received === result.expected ? '' : `  LOST ${result.expected - result.received}`}\n`,
+          );
+        }
+      }
+    }
+    const rate = (lib: Lib, mode: Mode): number =>
+      median((results.get(key(lib, mode)) ?? []).map((result) => result.eventsPerSec));
+    const cpu = (lib: Lib, mode: Mode): number =>
+      median((results.get(key(lib, mode)) ?? []).map((result) => result.cpuMicrosPerEvent));
+    const rows: string[][] = [];
+    for (const lib of LIBS) {
+      const row = [LABEL[lib]];
+      const notes: string[] = [];
+      for (const mode of ['same', 'two'] as const) {
+        const runs = results.get(key(lib, mode)) ?? [];
+        const lost = runs.reduce((sum, run) => sum + (run.expected - run.received), 0);
+        const disorder = runs.reduce((sum, run) => sum + run.outOfOrder, 0);
+        for (const run of runs) notes.push(...run.problems.map((problem) => `${mode}: ${problem}`));
+        if (disorder !== 0) notes.push(`${mode}: ${disorder} out of order`);
+        row.push(
+          int(rate(lib, mode)),
+          pct(rate(lib, mode) / rate('ioredis', mode)),
+          cpu(lib, mode).toFixed(1),
+          int(lost),
+        );
+      }
+      row.push(notes.length === 0 ? 'all arrived, in order' : notes.join('; '));
+      rows.push(row);
+    }
+    console.log('1. End-to-end throughput, events/s publisher → subscriber (median of runs)\n');
+    console.log(
+      table(
+        [
+          'library',
+          'same process',
+          'vs ioredis',
+          'CPU µs/ev',
+          'lost',
+          'two processes',
+          'vs ioredis',
+          'CPU µs/ev',
+          'lost',
+          `checks (${ROUNDS} runs each)`,
+        ],
+        rows,
+      ),
+    );
+
+    // 2. latency
+    const latency = new Map<Lib, LatencyResult>();
+    for (const lib of LATENCY_LIBS) {
+      latency.set(lib, await inChild<LatencyResult>(['latency', lib, url, nextChannel()]));
+    }
+    const rawP99 = latency.get('ioredis')?.p99 ?? NaN;
+    console.log(
+      `\n2. Publish-to-receive latency at a steady ${int(LATENCY_RATE)} events/s (${LATENCY_SECONDS} s after ${LATENCY_WARMUP_S} s warm-up, same process), ms\n`,
+    );
+    console.log(
+      table(
+        ['library', 'p50', 'p99', 'p99.9', 'max', 'p99 vs ioredis', 'samples', 'lost'],
+        LATENCY_LIBS.map((lib) => {
+          const r = latency.get(lib) as LatencyResult;
+          return [
+            LABEL[lib],
+            ms(r.p50),
+            ms(r.p99),
+            ms(r.p999),
+            ms(r.max),
+            `${(r.p99 / rawP99).toFixed(2)}x`,
+            int(r.samples),
+            int(r.lost),
+          ];
+        }),
+      ),
+    );
+
+    // 3. fan-out
+    const fanout = await inChild<FanoutResult>(['fanout', url, nextChannel()]);
+    const tally = (connections: string[]): string => {
+      const counts = new Map<string, number>();
+      for (const connection of connections) counts.set(connection, (counts.get(connection) ?? 0) + 1);
+      return [...counts].map(([name, count]) => `${count} × ${name}`).join(', ');
+    };
+    console.log(`\n3. ${int(fanout.subscriptions)} concurrent subscriptions on one Tidings service\n`);
+    console.log(
+      table(
+        ['measure', 'value'],
+        [
+          [
+            'Redis connections before subscribing (CLIENT LIST)',
+            `${fanout.connectionsBefore.length}: ${tally(fanout.connectionsBefore)}`,
+          ],
+          [
+            `Redis connections with ${int(fanout.subscriptions)} subscriptions`,
+            `${fanout.connectionsDuring.length}: ${tally(fanout.connectionsDuring)}`,
+          ],
+          ['PUBSUB NUMSUB on the channel', String(fanout.numsub)],
+          [
+            'delivery',
+            `${int(fanout.events)} events × ${int(fanout.subscriptions)} subscriptions: ${fanout.allComplete ? 'all received' : 'INCOMPLETE'}, dropped ${fanout.dropped}`,
+          ],
+          ['events/s delivered (total over all subscriptions)', int(fanout.deliveredTotal / fanout.seconds)],
+        ],
+      ),
+    );
+
+    // verdicts
+    const tidingsSame = rate('tidings', 'same') / rate('ioredis', 'same');
+    const tidingsTwo = rate('tidings', 'two') / rate('ioredis', 'two');
+    const aheadOfGraphql =
+      rate('tidings', 'same') > rate('graphql-redis-subscriptions', 'same') &&
+      rate('tidings', 'two') > rate('graphql-redis-subscriptions', 'two');
+    const tidingsLatency = latency.get('tidings') as LatencyResult;
+    const subscribers = fanout.connectionsDuring.filter((connection) => connection.endsWith('sub=1')).length;
+    const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+    console.log('\nTargets');
+    console.log(
+      `- throughput ≥ 70% of raw ioredis: same process ${pct(tidingsSame)}, two processes ${pct(tidingsTwo)}: ${verdict(tidingsSame >= 0.7 && tidingsTwo >= 0.7)}`,
+    );
+    console.log(`- ahead of graphql-redis-subscriptions in both modes: ${verdict(aheadOfGraphql)}`);
+    console.log(
+      `  (load-independent cross-check, CPU per event: Tidings ${cpu('tidings', 'same').toFixed(1)} / ${cpu('tidings', 'two').toFixed(1)} µs, raw ioredis ${cpu('ioredis', 'same').toFixed(1)} / ${cpu('ioredis', 'two').toFixed(1)} µs, graphql-redis-subscriptions ${cpu('graphql-redis-subscriptions', 'same').toFixed(1)} / ${cpu('graphql-redis-subscriptions', 'two').toFixed(1)} µs, same / two processes)`,
+    );
+    console.log(
+      `- p99 ≤ 1 ms and ≤ 3x raw ioredis p99: ${ms(tidingsLatency.p99)} ms, ${(tidingsLatency.p99 / rawP99).toFixed(2)}x: ${verdict(tidingsLatency.p99 <= 1 && tidingsLatency.p99 <= 3 * rawP99)}`,
+    );
+    console.log(
+      `- 1,000 subscriptions on exactly one subscriber connection: ${subscribers} subscriber connection(s), ${fanout.connectionsDuring.length} in all: ${verdict(subscribers === 1 && fanout.connectionsDuring.length === 2 && fanout.allComplete)}`,
+    );
+
+    const ioSame = rate('ioredis', 'same');
+    const nrSame = rate('node-redis', 'same');
+    const ioTwo = rate('ioredis', 'two');
+    const nrTwo = rate('node-redis', 'two');
+    const nrLatency = latency.get('node-redis') as LatencyResult;
+    const faster =
+      ioSame >= nrSame && ioTwo >= nrTwo ? 'ioredis' : nrSame > ioSame && nrTwo > ioTwo ? 'node-redis' : '';
+    console.log(
+      `\nRaw client: ${faster === '' ? 'neither client was faster in both modes' : `${faster} was faster`}: ioredis ${int(ioSame)} / ${int(ioTwo)} events/s vs node-redis ${int(nrSame)} / ${int(nrTwo)} (same / two processes), ${pct(ioSame / nrSame)} / ${pct(ioTwo / nrTwo)} of node-redis; CPU ${cpu('ioredis', 'same').toFixed(1)} / ${cpu('ioredis', 'two').toFixed(1)} µs per event vs ${cpu('node-redis', 'same').toFixed(1)} / ${cpu('node-redis', 'two').toFixed(1)}; latency p99 ${ms(rawP99)} ms vs ${ms(nrLatency.p99)} ms.`,
+    );
+    console.log(
+      `(total ${((performance.now() - started) / 1_000).toFixed(0)} s; load average ${loadAtStart} at start, ${loadNow()} at end, ${cpus().length} CPUs)`,
+    );
+  } finally {
+    await server.stop();
+  }
+}
+
+const [role, ...args] = process.argv.slice(2);
+switch (role) {
+  case undefined:
+    await main();
+    break;
+  case 'throughput':
+    await reply(() => runThroughput(args[0] as Lib, args[1] as Mode, args[2] as string, args[3] as string));
+    break;
+  case 'publisher':
+    await runPublisherChild(args[0] as Lib, args[1] as string, args[2] as string, Number(args[3]));
+    break;
+  case 'latency':
+    await reply(() => runLatency(args[0] as Lib, args[1] as string, args[2] as string));
+    break;
+  case 'fanout':
+    await reply(() => runFanout(args[0] as string, args[1] as string));
+    break;
+  default:
+    throw new Error(`unknown role ${role}`);
+}
