@@ -7,7 +7,8 @@ import type { SeqEvent } from './seq-codec.js';
 /** Everything a background consumer saw: sequence numbers (probes excluded) and where gaps were reported. */
 export interface Collected {
   seqs: number[];
-  gaps: (Gap & { before: number })[];
+  /** Each gap with `after`: how many (non-probe) events had been received when it became visible. */
+  gaps: (Gap & { after: number })[];
   /** Settles when iteration ends; rejects if it threw. */
   done: Promise<void>;
 }
@@ -18,7 +19,7 @@ export function collect(sub: Subscription<SeqEvent>): Collected {
   collected.done = (async () => {
     for await (const event of sub) {
       const gap = sub.takeGap();
-      if (gap) collected.gaps.push({ ...gap, before: event.seq });
+      if (gap) collected.gaps.push({ ...gap, after: collected.seqs.length });
       if (event.seq >= 0) collected.seqs.push(event.seq);
     }
   })();
