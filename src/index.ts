@@ -28,6 +28,8 @@ export { startDemoProducer } from './gateway/demo-producer.js';
 export type { Gateway, GatewayTuning, ListenOptions } from './gateway/gateway.js';
 export type { MonitorGatewayOptions } from './gateway/monitor-gateway.js';
 export { createMonitorGateway } from './gateway/monitor-gateway.js';
+export type { PrometheusMetrics } from './gateway/prometheus-metrics.js';
+export { createPrometheusMetrics } from './gateway/prometheus-metrics.js';
 export type { SseMessage } from './gateway/sse-writer.js';
 export { formatSseComment, formatSseMessage } from './gateway/sse-writer.js';
 export { ingestCodec, storageCodec } from './monitor/codec.js';

@@ -3,6 +3,7 @@ import { trace } from '@opentelemetry/api';
 import { Command, Option } from 'commander';
 import {
   createMonitorGateway,
+  createPrometheusMetrics,
   type DemoProducer,
   type IngestEventService,
   newIngestEventServiceInMem,
@@ -38,6 +39,7 @@ interface ServeOptions {
   maxStreamsPerToken: number;
   clientBuffer: number;
   logLevel: string;
+  metrics?: boolean;
 }
 
 /** `tidings serve`: the monitor gateway and dashboard. */
@@ -96,6 +98,11 @@ export function serveCommand(): Command {
         .default(1024)
         .argParser(integer('--client-buffer', 1)),
     )
+    .addOption(
+      new Option('--metrics', 'serve metrics in Prometheus text format on GET /metrics (no token)').env(
+        'TIDINGS_METRICS',
+      ),
+    )
     .addOption(logLevelOption('warn'))
     .addHelpText(
       'after',
@@ -127,20 +134,24 @@ async function serve(options: ServeOptions): Promise<void> {
   const generated = tokens.length === 0 ? randomBytes(18).toString('base64url') : undefined;
   if (generated !== undefined) tokens = [{ token: generated, label: 'generated' }];
 
+  const metrics = options.metrics ? createPrometheusMetrics() : undefined;
+  const meterProvider = metrics?.meterProvider;
   let ingest: IngestEventService;
   let storage: StorageEventService;
   if (options.redis === undefined) {
-    ingest = newIngestEventServiceInMem({ logger, name: 'ingest' });
-    storage = newStorageEventServiceInMem({ logger, name: 'storage' });
+    ingest = newIngestEventServiceInMem({ logger, name: 'ingest', meterProvider });
+    storage = newStorageEventServiceInMem({ logger, name: 'storage', meterProvider });
   } else {
     const tracerProvider = trace.getTracerProvider();
     ingest = newIngestEventServiceRedis(logger, tracerProvider, {
       redisAddress: options.redis,
       redisChannel: options.ingestChannel,
+      meterProvider,
     });
     storage = newStorageEventServiceRedis(logger, tracerProvider, {
       redisAddress: options.redis,
       redisChannel: options.storageChannel,
+      meterProvider,
     });
   }
 
@@ -149,6 +160,7 @@ async function serve(options: ServeOptions): Promise<void> {
     storage,
     tokens,
     logger,
+    metrics,
     pingIntervalMs: options.pingInterval,
     maxStreamsPerToken: options.maxStreamsPerToken,
     clientBufferSize: options.clientBuffer,
@@ -175,6 +187,7 @@ async function serve(options: ServeOptions): Promise<void> {
     `  streams    ${url}/ingest/monitor  ${url}/storage/monitor`,
     `  backend    ${options.redis === undefined ? 'in-memory' : `redis (${options.ingestChannel}, ${options.storageChannel})`}${demo ? ', demo producer running' : ''}`,
   ];
+  if (metrics) lines.push(`  metrics    ${url}/metrics`);
   if (generated !== undefined)
     lines.push(`  token      ${generated}  (generated for this run; set --tokens or TIDINGS_TOKENS)`);
   lines.push('Press Ctrl-C to stop.');
@@ -185,5 +198,6 @@ async function serve(options: ServeOptions): Promise<void> {
   demo?.stop();
   await gateway.close();
   await Promise.all([ingest.close(), storage.close()]);
+  await metrics?.shutdown();
   process.stdout.write('stopped\n');
 }

@@ -8,6 +8,7 @@ import { presentedToken, type StreamScope, type TokenAuthenticator } from './aut
 import { type DashboardAsset, loadDashboardAssets } from './dashboard-assets.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { FrameCache } from './frame-cache.js';
+import type { PrometheusMetrics } from './prometheus-metrics.js';
 import { SseStream, type StreamEndReason } from './sse-stream.js';
 import { formatSseMessage } from './sse-writer.js';
 
@@ -40,6 +41,11 @@ export interface GatewayTuning {
   readonly dashboard?: boolean;
   /** Where connection and shutdown news goes; tokens are never logged. @default silent */
   readonly logger?: Logger;
+  /**
+   * Serves these metrics on `GET /metrics` in Prometheus text format (no token:
+   * bind the gateway where only your scraper reaches it). Off when absent.
+   */
+  readonly metrics?: PrometheusMetrics;
 }
 
 /** Options of {@link createGatewayServer}. */
@@ -146,6 +152,13 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
 
   app.get('/', (_request, reply) => sendAsset(reply, 'index.html'));
   app.get<{ Params: { file: string } }>('/assets/:file', (request, reply) => sendAsset(reply, request.params.file));
+  const metrics = options.metrics;
+  if (metrics !== undefined) {
+    app.get('/metrics', (request, reply) => {
+      reply.hijack();
+      metrics.serve(request.raw, reply.raw);
+    });
+  }
   app.get('/healthz', (_request, reply) => reply.send({ status: closing ? 'closing' : 'ok', streams: open.size }));
 
   for (const scope of ['ingest', 'storage'] as const) {
