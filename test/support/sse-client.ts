@@ -1,4 +1,5 @@
 import { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, request } from 'node:http';
+import { waitFor } from '../../src/conformance/harness.js';
 
 /** One parsed SSE message. */
 export interface ReceivedMessage {
@@ -112,13 +113,9 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
 }
 
 /**
- * Polls `condition` on each turn of the event loop until it holds; for state
- * the server changes (live subscription counts). Rejects after `timeoutMs`.
+ * Waits until `condition` holds (state the server changes, such as live
+ * subscription counts); rejects after `timeoutMs`.
  */
-export async function until(condition: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+export function until(condition: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  return waitFor(what, condition, timeoutMs);
 }
