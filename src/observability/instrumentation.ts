@@ -29,6 +29,8 @@ export interface TelemetryOptions {
 }
 
 const SCOPE = 'tidings';
+/** Messages one receive span covers at most: within the SDK's default limit of 128 links per span. */
+const MAX_LINKS_PER_RECEIVE = 100;
 /** Tells apart the metric series of services on one channel in one process (e.g. a publisher and a subscriber). */
 let instances = 0;
 const SCOPE_VERSION = '0.1.0';
@@ -78,15 +80,17 @@ export class Instrumentation {
   readonly #tracer: Tracer;
   readonly #meter: Meter;
   readonly #publishName: string;
-  readonly #processName: string;
+  readonly #receiveName: string;
   readonly #publishAttributes: Attributes;
-  readonly #processAttributes: Attributes;
+  readonly #receiveAttributes: Attributes;
+  /** The receive span of the read being handled, and what it carried so far. */
+  #receiving: Span | undefined;
+  #burst = { messages: 0, bytes: 0, delivered: 0, eventType: undefined as string | undefined };
   readonly #duration: Histogram;
   readonly #observables: Observable[];
   readonly #observe: BatchObservableCallback;
   /** Span attributes per event type: a handful of types, so built once each rather than per span. */
   readonly #publishAttributesByType = new Map<string, Attributes>();
-  readonly #processAttributesByType = new Map<string, Attributes>();
   /** Publish failures by `error.type`, for the sent-messages metric. */
   readonly #failuresByType = new Map<string, number>();
   #live = 0;
@@ -101,9 +105,9 @@ export class Instrumentation {
     this.#meter = meter;
     const base: Attributes = { 'messaging.system': system, 'messaging.destination.name': destination };
     this.#publishName = `publish ${destination}`;
-    this.#processName = `process ${destination}`;
+    this.#receiveName = `receive ${destination}`;
     this.#publishAttributes = { ...base, 'messaging.operation.type': 'send', 'messaging.operation.name': 'publish' };
-    this.#processAttributes = { ...base, 'messaging.operation.type': 'process', 'messaging.operation.name': 'deliver' };
+    this.#receiveAttributes = { ...base, 'messaging.operation.type': 'receive', 'messaging.operation.name': 'receive' };
     this.#duration = meter.createHistogram('messaging.client.operation.duration', {
       description: 'Time from publish until the broker acknowledged it',
       unit: 's',
@@ -208,38 +212,69 @@ export class Instrumentation {
   }
 
   /**
-   * Runs `deliver` inside the CONSUMER span of one received message: child of
-   * the publisher's span when the message carried a trace context, and linked
-   * to it as the conventions ask. One span per message, not per subscriber:
-   * fan-out to a thousand local subscribers is one hand-off, and a span each
-   * would cost more than the delivery.
+   * Accounts one message received from the broker and hands it on with
+   * `deliver`, inside the CONSUMER `receive` span of the read it arrived in.
+   *
+   * One span per read of the connection, not per message nor per subscriber:
+   * the messages one socket read yields are handled in one synchronous burst,
+   * and a span each would cost more than the delivery at tens of thousands of
+   * events per second. The span links the producer span of every message in
+   * it (a new span every 100 messages, within the SDK's link limit), and takes
+   * the first one's as parent, so at ordinary rates (one message per read)
+   * publish and delivery are parent and child in one trace.
    */
-  process(
-    carrier: TraceCarrier | undefined,
-    eventType: string | undefined,
-    bodySize: number,
-    deliver: () => number,
-  ): void {
+  received(carrier: TraceCarrier | undefined, eventType: string | undefined, bodySize: number, deliver: () => number) {
     const remote = fromCarrier(carrier);
-    const parent: Context = remote ? withRemoteParent(context.active(), remote) : context.active();
-    const span = this.#tracer.startSpan(
-      this.#processName,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: withEventType(this.#processAttributes, this.#processAttributesByType, eventType),
-        links: remote ? [{ context: remote }] : undefined,
-      },
-      parent,
-    );
-    this.counts.received++;
+    let span = this.#receiving;
+    if (span !== undefined && this.#burst.messages === MAX_LINKS_PER_RECEIVE) {
+      this.#endReceive();
+      span = undefined;
+    }
+    if (span === undefined) {
+      const parent: Context = remote ? withRemoteParent(context.active(), remote) : context.active();
+      span = this.#tracer.startSpan(
+        this.#receiveName,
+        {
+          kind: SpanKind.CONSUMER,
+          attributes: this.#receiveAttributes,
+          links: remote ? [{ context: remote }] : undefined,
+        },
+        parent,
+      );
+      this.#receiving = span;
+      this.#burst = { messages: 0, bytes: 0, delivered: 0, eventType };
+      queueMicrotask(() => {
+        if (this.#receiving === span) this.#endReceive();
+      });
+    } else if (remote !== undefined && span.isRecording()) {
+      span.addLink({ context: remote });
+    }
     const delivered = deliver();
+    this.counts.received++;
     this.counts.delivered += delivered;
+    const burst = this.#burst;
+    burst.messages++;
+    burst.bytes += bodySize;
+    burst.delivered += delivered;
+  }
+
+  /** Ends the receive span once the read that opened it has been handled. */
+  #endReceive = (): void => {
+    const span = this.#receiving;
+    if (span === undefined) return;
+    this.#receiving = undefined;
     if (span.isRecording()) {
-      span.setAttribute('messaging.message.body.size', bodySize);
+      const { messages, bytes, delivered, eventType } = this.#burst;
+      if (messages === 1) {
+        span.setAttribute('messaging.message.body.size', bytes);
+        if (eventType !== undefined) span.setAttribute('tidings.event.type', eventType);
+      } else {
+        span.setAttribute('messaging.batch.message_count', messages);
+      }
       span.setAttribute('tidings.subscribers', delivered);
     }
     span.end();
-  }
+  };
 
   /** Counts events handed to subscriptions in process. */
   delivered(count: number): void {

@@ -46,7 +46,7 @@ describe('telemetry across a real Redis', () => {
       assert.ok(producer && consumer);
       assert.equal(producer.name, `publish ${channel}`);
       assert.equal(producer.kind, SpanKind.PRODUCER);
-      assert.equal(consumer.name, `process ${channel}`);
+      assert.equal(consumer.name, `receive ${channel}`);
       assert.equal(consumer.kind, SpanKind.CONSUMER);
       assert.equal(consumer.spanContext().traceId, producer.spanContext().traceId, 'one trace');
       assert.equal(consumer.parentSpanContext?.spanId, producer.spanContext().spanId, 'consumer is the child');
@@ -64,7 +64,7 @@ describe('telemetry across a real Redis', () => {
         },
         { system: 'redis', destination: channel, operation: 'send', type: 'ingest_ping_event' },
       );
-      assert.equal(consumer.attributes['messaging.operation.type'], 'process');
+      assert.equal(consumer.attributes['messaging.operation.type'], 'receive');
       assert.equal(consumer.attributes['tidings.event.type'], 'ingest_ping_event');
       assert.equal(consumer.attributes['tidings.subscribers'], 1);
       assert.equal(typeof producer.attributes['messaging.message.body.size'], 'number');
@@ -83,6 +83,42 @@ describe('telemetry across a real Redis', () => {
       );
     } finally {
       raw.disconnect();
+      await Promise.all([publisher.close(), subscriber.close()]);
+      await Promise.all([producerSide.shutdown(), consumerSide.shutdown()]);
+    }
+  });
+
+  it('links every message of a burst from the receive span of the read it came in', async () => {
+    const producerSide = testTelemetry();
+    const consumerSide = testTelemetry();
+    const channel = freshTopic();
+    const config = { redisAddress: redis.url, redisChannel: channel };
+    const publisher = newIngestEventServiceRedis(undefined, producerSide.tracerProvider, config);
+    const subscriber = newIngestEventServiceRedis(undefined, consumerSide.tracerProvider, config);
+    try {
+      const sub = await subscriber.subscribe({ bufferSize: 1_000 });
+      await publisher.publishConfirmed(ping('connect'));
+      await take(sub, 1);
+      producerSide.spans.reset();
+      consumerSide.spans.reset();
+      for (const i of range(0, 200)) publisher.publish(ping(`burst ${i}`)); // one pipelined write
+      await take(sub, 200);
+      await waitFor(
+        'receive spans ended',
+        () => consumerSide.spans.getFinishedSpans().reduce((n, span) => n + span.links.length, 0) === 200,
+      );
+      const producers = new Set(producerSide.spans.getFinishedSpans().map((span) => span.spanContext().spanId));
+      const receives = consumerSide.spans.getFinishedSpans();
+      const linked = receives.flatMap((span) => span.links.map((link) => link.context.spanId));
+      assert.equal(producers.size, 200);
+      assert.deepEqual(new Set(linked), producers, 'every producer span linked exactly once');
+      assert.ok(receives.length < 200, `fewer receive spans than messages (${receives.length})`);
+      const counted = receives.reduce(
+        (n, span) => n + Number(span.attributes['messaging.batch.message_count'] ?? 1),
+        0,
+      );
+      assert.equal(counted, 200);
+    } finally {
       await Promise.all([publisher.close(), subscriber.close()]);
       await Promise.all([producerSide.shutdown(), consumerSide.shutdown()]);
     }

@@ -328,7 +328,7 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     const result = this.#codec.decode(text);
     if (result.ok) {
       const { event } = result;
-      this.#telemetry.process(result.trace, this.#eventType?.(event), text.length, () => this.#fanOut.deliver(event));
+      this.#telemetry.received(result.trace, this.#eventType?.(event), text.length, () => this.#fanOut.deliver(event));
       return;
     }
     const { error } = result;
