@@ -43,15 +43,7 @@ describe('monitor services over Redis: interop with the wire format', () => {
   });
 
   it('publishes byte-identical wire JSON for every fixture', async () => {
-    const channels = { ingest: freshTopic(), storage: freshTopic() };
-    const ingest = newIngestEventServiceRedis(undefined, undefined, {
-      redisAddress: redis.url,
-      redisChannel: channels.ingest,
-    });
-    const storage = newStorageEventServiceRedis(undefined, undefined, {
-      redisAddress: redis.url,
-      redisChannel: channels.storage,
-    });
+    const { channels, ingest, storage } = servicesOnFreshChannels();
     const seen: string[] = [];
     rawSubscriber.on('message', (_channel: string, message: string) => seen.push(message));
     await rawSubscriber.subscribe(channels.ingest, channels.storage);
@@ -75,15 +67,7 @@ describe('monitor services over Redis: interop with the wire format', () => {
   });
 
   it('decodes every fixture published raw, as a Go service would, and skips garbage and unknown types', async () => {
-    const channels = { ingest: freshTopic(), storage: freshTopic() };
-    const ingest = newIngestEventServiceRedis(undefined, undefined, {
-      redisAddress: redis.url,
-      redisChannel: channels.ingest,
-    });
-    const storage = newStorageEventServiceRedis(undefined, undefined, {
-      redisAddress: redis.url,
-      redisChannel: channels.storage,
-    });
+    const { channels, ingest, storage } = servicesOnFreshChannels();
     const ingestSub = await ingest.subscribe({ bufferSize: 1_000 });
     const storageSub = await storage.subscribe({ bufferSize: 1_000 });
     const ingestFixtures = fixtures.filter((f) => f.union === 'ingest');
@@ -114,6 +98,20 @@ describe('monitor services over Redis: interop with the wire format', () => {
     await Promise.all([ingest.close(), storage.close()]);
   });
 });
+
+/** An ingest and a storage service, each on a channel of its own. */
+function servicesOnFreshChannels() {
+  const channels = { ingest: freshTopic(), storage: freshTopic() };
+  const ingest = newIngestEventServiceRedis(undefined, undefined, {
+    redisAddress: redis.url,
+    redisChannel: channels.ingest,
+  });
+  const storage = newStorageEventServiceRedis(undefined, undefined, {
+    redisAddress: redis.url,
+    redisChannel: channels.storage,
+  });
+  return { channels, ingest, storage };
+}
 
 /** A traced fixture decodes to the same event; its trace fields are not part of the event. */
 function stripTrace(text: string): string {
