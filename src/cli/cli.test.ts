@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ChangeWaits } from '../../test/support/change-waits.js';
 import { type RedisServer, startRedisServer } from '../../test/support/redis-server.js';
 import { openSse, until } from '../../test/support/sse-client.js';
 
@@ -40,7 +41,7 @@ class CliProcess {
   stdout = '';
   stderr = '';
   readonly exited: Promise<Finished>;
-  #waiters = new Set<() => void>();
+  #changes = new ChangeWaits();
 
   constructor(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}) {
     this.child = spawn(process.execPath, [CLI, ...args], {
@@ -49,17 +50,17 @@ class CliProcess {
     });
     this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       this.stdout += chunk;
-      this.#wake();
+      this.#changes.changed();
     });
     this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       this.stderr += chunk;
-      this.#wake();
+      this.#changes.changed();
     });
     if (options.stdin !== undefined) this.child.stdin?.end(options.stdin);
     else this.child.stdin?.end();
     this.exited = new Promise((resolve) => {
       this.child.once('close', (code) => {
-        this.#wake();
+        this.#changes.changed();
         resolve({ code, stdout: this.stdout, stderr: this.stderr });
       });
     });
@@ -67,30 +68,18 @@ class CliProcess {
 
   /** Resolves when the output matches; rejects with the output so far after `timeoutMs`. */
   waitFor(stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
+    return this.#changes.until(
+      () => {
         const match = this[stream].match(pattern);
-        if (match) {
-          clearTimeout(timer);
-          this.#waiters.delete(check);
-          resolve(match);
-        } else if (this.child.exitCode !== null) {
-          clearTimeout(timer);
-          this.#waiters.delete(check);
-          reject(new Error(`exited (${this.child.exitCode}) before ${pattern}:\n${this.stdout}\n${this.stderr}`));
+        if (match) return match;
+        if (this.child.exitCode !== null) {
+          throw new Error(`exited (${this.child.exitCode}) before ${pattern}:\n${this.stdout}\n${this.stderr}`);
         }
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(check);
-        reject(new Error(`no ${pattern} on ${stream} within ${timeoutMs} ms:\n${this.stdout}\n${this.stderr}`));
-      }, timeoutMs);
-      this.#waiters.add(check);
-      check();
-    });
-  }
-
-  #wake(): void {
-    for (const waiter of [...this.#waiters]) waiter();
+        return undefined;
+      },
+      timeoutMs,
+      () => `no ${pattern} on ${stream} within ${timeoutMs} ms:\n${this.stdout}\n${this.stderr}`,
+    );
   }
 }
 

@@ -318,12 +318,15 @@ function mutatedMessages(events: fc.Arbitrary<{ type: string; value: unknown }>)
     .map(([event, pick, replacement, remove]) => mutate({ value: event }, pick, replacement, remove));
 }
 
+/** Each union: its generator, its codec, and its definition in the contract. */
+const UNIONS = [
+  [ingestEventArb, ingestCodec, 'IngestEvent'],
+  [storageEventArb, storageCodec, 'StorageEvent'],
+] as const;
+
 describe('properties', () => {
   test('arbitrary valid events satisfy the contract and round-trip unchanged', () => {
-    for (const [arb, codec, def] of [
-      [ingestEventArb, ingestCodec, 'IngestEvent'],
-      [storageEventArb, storageCodec, 'StorageEvent'],
-    ] as const) {
+    for (const [arb, codec, def] of UNIONS) {
       const validate = contractValidator(def);
       fc.assert(
         fc.property(arb, (event) => {
@@ -339,10 +342,7 @@ describe('properties', () => {
   });
 
   test('decode accepts exactly what the contract accepts (mutated events)', () => {
-    for (const [arb, codec, def] of [
-      [ingestEventArb, ingestCodec, 'IngestEvent'],
-      [storageEventArb, storageCodec, 'StorageEvent'],
-    ] as const) {
+    for (const [arb, codec, def] of UNIONS) {
       const validate = contractValidator(def);
       fc.assert(
         fc.property(mutatedMessages(arb), (message) => {

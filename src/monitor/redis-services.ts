@@ -4,6 +4,7 @@ import {
   type RedisEventService,
   type RedisEventServiceOptions,
 } from '../backends/redis/redis-event-service.js';
+import type { Codec } from '../core/codec.js';
 import type { Logger } from '../core/logger.js';
 import { ingestCodec, storageCodec } from './codec.js';
 import type { MonitorEvent, StorageMonitorEvent } from './schemas.js';
@@ -13,7 +14,23 @@ export const DEFAULT_INGEST_CHANNEL = 'enduro-ingest-events';
 /** Enduro's default storage events channel. */
 export const DEFAULT_STORAGE_CHANNEL = 'enduro-storage-events';
 
-const eventTypeOf = (event: { type: string }): string => event.type;
+/** The seed's constructor shape over the generic Redis service, for one union. */
+function monitorService<E extends { type: string }>(
+  codec: Codec<E>,
+  defaultChannel: string,
+  logger: Logger | undefined,
+  tracerProvider: TracerProvider | undefined,
+  config: RedisConfig,
+): RedisEventService<E> {
+  return createRedisEventService({
+    ...config,
+    redisChannel: config.redisChannel ?? defaultChannel,
+    codec,
+    eventType: (event) => event.type,
+    logger,
+    tracerProvider,
+  });
+}
 
 /**
  * Where a monitor service finds Redis: the seed's `Config`, plus the Redis
@@ -47,14 +64,7 @@ export function newIngestEventServiceRedis(
   tracerProvider: TracerProvider | undefined,
   config: RedisConfig,
 ): RedisEventService<MonitorEvent> {
-  return createRedisEventService({
-    ...config,
-    redisChannel: config.redisChannel ?? DEFAULT_INGEST_CHANNEL,
-    codec: ingestCodec,
-    eventType: eventTypeOf,
-    logger,
-    tracerProvider,
-  });
+  return monitorService(ingestCodec, DEFAULT_INGEST_CHANNEL, logger, tracerProvider, config);
 }
 
 /** Storage monitor events over Redis pub/sub; see {@link newIngestEventServiceRedis}. */
@@ -63,12 +73,5 @@ export function newStorageEventServiceRedis(
   tracerProvider: TracerProvider | undefined,
   config: RedisConfig,
 ): RedisEventService<StorageMonitorEvent> {
-  return createRedisEventService({
-    ...config,
-    redisChannel: config.redisChannel ?? DEFAULT_STORAGE_CHANNEL,
-    codec: storageCodec,
-    eventType: eventTypeOf,
-    logger,
-    tracerProvider,
-  });
+  return monitorService(storageCodec, DEFAULT_STORAGE_CHANNEL, logger, tracerProvider, config);
 }

@@ -31,17 +31,35 @@ export function collect(sub: Subscription<SeqEvent>): Collected {
  * subscribed connections on the channel: the way to know a subscriber is
  * back after a fault without guessing a delay.
  */
-export async function waitForReceivers(
+export function waitForReceivers(
   publisher: RedisEventService<SeqEvent>,
   receivers = 1,
   timeoutMs = 20_000,
 ): Promise<void> {
+  return eventually(
+    () => publisher.publishConfirmed({ seq: -1 }).catch(() => 0),
+    (got) => got >= receivers,
+    (got) => `${got} of ${receivers} receivers on ${publisher.channel} after ${timeoutMs} ms`,
+    timeoutMs,
+  );
+}
+
+/**
+ * Asks Redis (`probe`) until `done` holds for the answer. Each attempt waits
+ * for a round trip, not a timer; the deadline only turns a hang into a failure
+ * naming the last answer.
+ */
+export async function eventually<T>(
+  probe: () => Promise<T>,
+  done: (answer: T) => boolean,
+  describe: (last: T) => string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const got = await publisher.publishConfirmed({ seq: -1 }).catch(() => 0);
-    if (got >= receivers) return;
-    if (Date.now() > deadline)
-      throw new Error(`no ${receivers} receivers on ${publisher.channel} after ${timeoutMs} ms`);
+    const answer = await probe();
+    if (done(answer)) return;
+    if (Date.now() > deadline) throw new Error(describe(answer));
   }
 }
 
@@ -60,14 +78,12 @@ export async function tidingsConnections(admin: Redis): Promise<string[]> {
 }
 
 /** Waits until Redis holds no Tidings connection any more (nothing leaked on the server side). */
-export async function waitForNoTidingsConnections(admin: Redis): Promise<void> {
-  let last: string[] = [];
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    last = await tidingsConnections(admin);
-    if (last.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`Tidings connections still open: ${last.join(', ')}`);
-  }
+export function waitForNoTidingsConnections(admin: Redis): Promise<void> {
+  return eventually(
+    () => tidingsConnections(admin),
+    (open) => open.length === 0,
+    (open) => `Tidings connections still open: ${open.join(', ')}`,
+  );
 }
 
 /** Waits until a collector got to `seq` (events arrive in order, so the last one tells). */

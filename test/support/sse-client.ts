@@ -1,5 +1,6 @@
 import { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, request } from 'node:http';
 import { waitFor } from '../../src/conformance/harness.js';
+import { ChangeWaits } from './change-waits.js';
 
 /** One parsed SSE message. */
 export interface ReceivedMessage {
@@ -38,10 +39,7 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
       let pending = '';
       let event = '';
       let data: string[] = [];
-      const waiters = new Set<() => void>();
-      const wake = (): void => {
-        for (const waiter of [...waiters]) waiter();
-      };
+      const changes = new ChangeWaits();
       let markEnded: () => void = () => {};
       const ended = new Promise<void>((done) => {
         markEnded = done;
@@ -67,11 +65,11 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
             event = line.slice(7);
           }
         }
-        wake();
+        changes.changed();
       });
       res.once('close', () => {
         markEnded();
-        wake();
+        changes.changed();
       });
       res.once('error', () => {});
       req.off('error', reject);
@@ -88,23 +86,13 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
           res.destroy();
         },
         waitFor(predicate, timeoutMs = 5000) {
-          return new Promise((done, fail) => {
-            if (predicate(messages)) {
-              done();
-              return;
-            }
-            const check = (): void => {
-              if (!predicate(messages)) return;
-              clearTimeout(timer);
-              waiters.delete(check);
-              done();
-            };
-            const timer = setTimeout(() => {
-              waiters.delete(check);
-              fail(new Error(`condition not met within ${timeoutMs} ms; got ${messages.length} messages`));
-            }, timeoutMs);
-            waiters.add(check);
-          });
+          return changes
+            .until(
+              () => (predicate(messages) ? true : undefined),
+              timeoutMs,
+              () => `condition not met within ${timeoutMs} ms; got ${messages.length} messages`,
+            )
+            .then(() => {});
         },
       });
     });

@@ -7,6 +7,7 @@ import type { ChildReport } from '../../../test/support/redis-child.js';
 import {
   adminClient,
   collect,
+  eventually,
   strictlyIncreasing,
   waitForNoTidingsConnections,
   waitForReceivers,
@@ -282,11 +283,10 @@ function waitForMessage(child: ChildProcess, kind: ChildReport['kind']): Promise
   });
 }
 
-async function waitForNumsub(admin: ReturnType<typeof adminClient>, channel: string, count: number) {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const [, n] = (await admin.pubsub('NUMSUB', channel)) as [string, number];
-    if (n === count) return;
-    if (Date.now() > deadline) throw new Error(`NUMSUB ${channel} stayed at ${n}`);
-  }
+function waitForNumsub(admin: ReturnType<typeof adminClient>, channel: string, count: number): Promise<void> {
+  return eventually(
+    async () => ((await admin.pubsub('NUMSUB', channel)) as [string, number])[1],
+    (n) => n === count,
+    (n) => `NUMSUB ${channel} stayed at ${n}`,
+  );
 }
