@@ -16,7 +16,9 @@
  *    output-buffer limit, so a fast publisher cannot get a slow subscriber
  *    disconnected. Every run checks that every event arrived, in order
  *    (Tidings also: `dropped === 0`, no gap reported); loss is reported in a
- *    column, never hidden. Each (library, mode) runs ROUNDS times, each time in
+ *    column, never hidden. CPU is reported for the Node processes and for
+ *    redis-server apart: Tidings sends each tick's publishes as one script
+ *    call, which moves some work from Node into Redis. Each (library, mode) runs ROUNDS times, each time in
  *    a fresh process, in rotating order; the median is reported.
  * 2. Publish-to-receive latency at a steady 5,000 events/s: a 1 ms timer
  *    publishes whatever the schedule says is due (about 5 events per tick);
@@ -343,6 +345,8 @@ interface ThroughputResult {
   eventsPerSec: number;
   /** CPU time of the Node process(es), publisher and subscriber, per timed event. */
   cpuMicrosPerEvent: number;
+  /** CPU time of redis-server per event, over the whole run (warm-up included). */
+  redisCpuMicrosPerEvent: number;
   expected: number;
   received: number;
   outOfOrder: number;
@@ -409,10 +413,11 @@ function counter(expected: number) {
     const used = process.cpuUsage(state.cpuAtStart);
     state.cpuMicros += used.user + used.system;
   };
-  const result = (problems: string[]): ThroughputResult => ({
+  const result = (problems: string[], redisCpuMicros: number): ThroughputResult => ({
     eventsPerSec:
       state.startCount < 0 ? 0 : ((state.received - state.startCount) / (state.lastAt - state.startAt)) * 1_000,
     cpuMicrosPerEvent: state.startCount < 0 ? 0 : state.cpuMicros / (state.received - state.startCount),
+    redisCpuMicrosPerEvent: redisCpuMicros / expected,
     expected,
     received: state.received,
     outOfOrder: state.outOfOrder,
@@ -421,8 +426,17 @@ function counter(expected: number) {
   return { state, onSeq, stopCpu, result };
 }
 
+/** CPU time redis-server has used so far, in µs (INFO cpu). */
+async function redisCpu(admin: Redis): Promise<number> {
+  const info = await admin.info('cpu');
+  const seconds = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6;
+}
+
 async function runThroughput(lib: Lib, mode: Mode, url: string, channel: string): Promise<ThroughputResult> {
   const total = WARMUP + MEASURED;
+  const admin = new Redis(url);
+  const redisCpuAtStart = await redisCpu(admin);
   const receiver = receiverFor(lib, url, channel, WINDOW * (IN_FLIGHT_WINDOWS + 1));
   const { state, onSeq, stopCpu, result } = counter(total);
   let child: ChildProcess | undefined;
@@ -459,10 +473,12 @@ async function runThroughput(lib: Lib, mode: Mode, url: string, channel: string)
     failures.publish += report.publishFailures;
     await once(child, 'exit');
   }
+  const redisCpuMicros = (await redisCpu(admin)) - redisCpuAtStart;
+  admin.disconnect();
   const problems = receiver.problems();
   if (failures.publish !== 0) problems.push(`${failures.publish} publish failures`);
   await receiver.close();
-  return result(problems);
+  return result(problems, redisCpuMicros);
 }
 
 async function runPublisherChild(lib: Lib, url: string, channel: string, total: number): Promise<void> {
@@ -670,6 +686,8 @@ async function main(): Promise<void> {
       median((results.get(key(lib, mode)) ?? []).map((result) => result.eventsPerSec));
     const cpu = (lib: Lib, mode: Mode): number =>
       median((results.get(key(lib, mode)) ?? []).map((result) => result.cpuMicrosPerEvent));
+    const redisCpuOf = (lib: Lib, mode: Mode): number =>
+      median((results.get(key(lib, mode)) ?? []).map((result) => result.redisCpuMicrosPerEvent));
     const rows: string[][] = [];
     for (const lib of LIBS) {
       const row = [LABEL[lib]];
@@ -684,6 +702,7 @@ async function main(): Promise<void> {
           int(rate(lib, mode)),
           pct(rate(lib, mode) / rate('ioredis', mode)),
           cpu(lib, mode).toFixed(1),
+          redisCpuOf(lib, mode).toFixed(1),
           int(lost),
         );
       }
@@ -697,11 +716,13 @@ async function main(): Promise<void> {
           'library',
           'same process',
           'vs ioredis',
-          'CPU µs/ev',
+          'Node CPU µs/ev',
+          'Redis CPU µs/ev',
           'lost',
           'two processes',
           'vs ioredis',
-          'CPU µs/ev',
+          'Node CPU µs/ev',
+          'Redis CPU µs/ev',
           'lost',
           `checks (${ROUNDS} runs each)`,
         ],
@@ -781,8 +802,9 @@ async function main(): Promise<void> {
       `- throughput ≥ 70% of raw ioredis: same process ${pct(tidingsSame)}, two processes ${pct(tidingsTwo)}: ${verdict(tidingsSame >= 0.7 && tidingsTwo >= 0.7)}`,
     );
     console.log(`- ahead of graphql-redis-subscriptions in both modes: ${verdict(aheadOfGraphql)}`);
+    const allCpu = (lib: Lib, mode: Mode): string => (cpu(lib, mode) + redisCpuOf(lib, mode)).toFixed(1);
     console.log(
-      `  (load-independent cross-check, CPU per event: Tidings ${cpu('tidings', 'same').toFixed(1)} / ${cpu('tidings', 'two').toFixed(1)} µs, raw ioredis ${cpu('ioredis', 'same').toFixed(1)} / ${cpu('ioredis', 'two').toFixed(1)} µs, graphql-redis-subscriptions ${cpu('graphql-redis-subscriptions', 'same').toFixed(1)} / ${cpu('graphql-redis-subscriptions', 'two').toFixed(1)} µs, same / two processes)`,
+      `  (load-independent cross-check, CPU per event, Node + redis-server: Tidings ${allCpu('tidings', 'same')} / ${allCpu('tidings', 'two')} µs, raw ioredis ${allCpu('ioredis', 'same')} / ${allCpu('ioredis', 'two')} µs, graphql-redis-subscriptions ${allCpu('graphql-redis-subscriptions', 'same')} / ${allCpu('graphql-redis-subscriptions', 'two')} µs, same / two processes)`,
     );
     console.log(
       `- p99 ≤ 1 ms and ≤ 3x raw ioredis p99: ${ms(tidingsLatency.p99)} ms, ${(tidingsLatency.p99 / rawP99).toFixed(2)}x: ${verdict(tidingsLatency.p99 <= 1 && tidingsLatency.p99 <= 3 * rawP99)}`,

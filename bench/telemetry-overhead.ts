@@ -67,13 +67,14 @@ type Mode = 'off' | 'on' | 'sampled';
 const MODES: readonly Mode[] = ['off', 'on', 'sampled'];
 
 function sdkFor(mode: Mode): Sdk {
-  return mode === 'off' ? noSdk() : realSdk(mode === 'sampled' ? 0.1 : 1);
+  return mode === 'off' ? noSdk() : realSdk(mode === 'sampled' ? 0.1 : undefined);
 }
 
-function realSdk(ratio: number): Sdk {
+/** The SDK as an application sets it up: default sampler (every trace) unless `ratio`, default batch sizes. */
+function realSdk(ratio: number | undefined): Sdk {
   const tracerProvider = new BasicTracerProvider({
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }),
-    spanProcessors: [new BatchSpanProcessor(discard)], // default queue and batch sizes, as an application would run it
+    ...(ratio === undefined ? {} : { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }) }),
+    spanProcessors: [new BatchSpanProcessor(discard)],
   });
   const meterProvider = new MeterProvider({ readers: [new QuietReader()] });
   return {

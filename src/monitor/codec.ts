@@ -96,10 +96,11 @@ function encodeWith<E extends { type: string; value: unknown }>(
 
 /** The wire text of an already canonical payload: the envelope, then the trace fields. */
 export function wireText(type: string, value: unknown, trace?: TraceCarrier): string {
-  let text = `{"value":{"type":${JSON.stringify(type)},"value":${JSON.stringify(value)}}`;
-  if (trace?.traceparent !== undefined) text += `,"traceparent":${JSON.stringify(trace.traceparent)}`;
-  if (trace?.tracestate !== undefined) text += `,"tracestate":${JSON.stringify(trace.tracestate)}`;
-  return `${text}}`;
+  const envelope = `"value":{"type":${JSON.stringify(type)},"value":${JSON.stringify(value)}}`;
+  if (trace === undefined) return `{${envelope}}`;
+  const parent = trace.traceparent === undefined ? '' : `,"traceparent":${JSON.stringify(trace.traceparent)}`;
+  const state = trace.tracestate === undefined ? '' : `,"tracestate":${JSON.stringify(trace.tracestate)}`;
+  return `{${envelope}${parent}${state}}`;
 }
 
 function codecFor<E extends { type: string; value: unknown }>(catalogue: Catalogue<E>): Codec<E> {

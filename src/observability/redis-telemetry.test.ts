@@ -171,6 +171,11 @@ describe('telemetry across a real Redis', () => {
       // 11 events: fast got 11; slow kept 4 and dropped 7; evicted kept 2, dropped the 3rd and left.
       assert.equal(await telemetry.metric('messaging.client.sent.messages', dest), 11);
       assert.equal(await telemetry.metric('messaging.client.consumed.messages', dest), 11);
+      assert.equal(
+        await telemetry.metric('messaging.client.operation.duration', dest),
+        2,
+        'one duration per publish operation: the 10 publishes of one tick went as one',
+      );
       assert.equal(await telemetry.metric('tidings.deliveries', dest), 11 + 4 + 7 + 2 + 1 - 7 - 1);
       assert.equal(await telemetry.metric('tidings.dropped', { ...dest, 'tidings.drop.reason': 'overflow' }), 7);
       assert.equal(await telemetry.metric('tidings.dropped', { ...dest, 'tidings.drop.reason': 'eviction' }), 1);

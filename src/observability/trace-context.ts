@@ -1,7 +1,8 @@
 import {
   type Context,
   createTraceState,
-  isSpanContextValid,
+  INVALID_SPANID,
+  INVALID_TRACEID,
   type SpanContext,
   TraceFlags,
   trace,
@@ -13,11 +14,19 @@ import type { TraceCarrier } from '../core/codec.js';
 // registers (or none), since the other side may be a Go service.
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
-/** The carrier for a span context, or `undefined` when there is no trace to carry. */
+/**
+ * The carrier for the context of a span a tracer just started, or `undefined`
+ * when there is no trace to carry (no SDK: the API's all-zero ids). Runs on
+ * every publish, so it trusts a tracer's ids to be hex rather than re-checking
+ * them; the receiving side checks them all.
+ */
 export function toCarrier(spanContext: SpanContext): TraceCarrier | undefined {
-  if (!isSpanContextValid(spanContext)) return undefined;
-  const flags = (spanContext.traceFlags & TraceFlags.SAMPLED).toString(16).padStart(2, '0');
-  const carrier: TraceCarrier = { traceparent: `00-${spanContext.traceId}-${spanContext.spanId}-${flags}` };
+  const { traceId, spanId } = spanContext;
+  if (traceId === INVALID_TRACEID || spanId === INVALID_SPANID || traceId.length !== 32 || spanId.length !== 16) {
+    return undefined;
+  }
+  const flags = spanContext.traceFlags & TraceFlags.SAMPLED ? '01' : '00';
+  const carrier: TraceCarrier = { traceparent: `00-${traceId}-${spanId}-${flags}` };
   const state = spanContext.traceState?.serialize();
   if (state) carrier.tracestate = state;
   return carrier;
@@ -26,7 +35,7 @@ export function toCarrier(spanContext: SpanContext): TraceCarrier | undefined {
 /** The remote span context a carrier names, or `undefined` when it is absent or malformed. */
 export function fromCarrier(carrier: TraceCarrier | undefined): SpanContext | undefined {
   const match = carrier?.traceparent ? TRACEPARENT.exec(carrier.traceparent) : null;
-  if (!match) return undefined;
+  if (!match || match[1] === INVALID_TRACEID || match[2] === INVALID_SPANID) return undefined;
   const spanContext: SpanContext = {
     traceId: match[1] as string,
     spanId: match[2] as string,
@@ -34,7 +43,7 @@ export function fromCarrier(carrier: TraceCarrier | undefined): SpanContext | un
     isRemote: true,
   };
   if (carrier?.tracestate) spanContext.traceState = createTraceState(carrier.tracestate);
-  return isSpanContextValid(spanContext) ? spanContext : undefined;
+  return spanContext;
 }
 
 /** `context` with `remote` as its parent span. */

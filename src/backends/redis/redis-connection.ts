@@ -1,7 +1,19 @@
 import { Redis, type RedisOptions } from 'ioredis';
 
+/** What a batch publisher needs of its connection. */
+export interface BatchingConnection extends Pick<Redis, 'pipeline'> {
+  /** PUBLISHes each text to `channel` in order, in one command; resolves with each one's receivers. */
+  tidingsPublish(channel: string, ...texts: string[]): Promise<number[]>;
+}
+
 /** The few commands and events Tidings uses on a publishing connection. */
-export type PublisherConnection = Pick<Redis, 'publish' | 'quit' | 'disconnect' | 'status' | 'on' | 'once' | 'off'>;
+export type PublisherConnection = BatchingConnection &
+  Pick<Redis, 'publish' | 'quit' | 'disconnect' | 'status' | 'on' | 'once' | 'off'>;
+
+/** The script behind {@link BatchingConnection.tidingsPublish}. */
+const PUBLISH_EACH = `local receivers = {}
+for i = 2, #ARGV do receivers[i - 1] = redis.call('PUBLISH', ARGV[1], ARGV[i]) end
+return receivers`;
 
 /** The few commands and events Tidings uses on a subscriber connection. */
 export type SubscriberConnection = Pick<
@@ -16,22 +28,26 @@ export function reconnectDelay(attempt: number): number {
 }
 
 /**
- * The publishing connection. Commands issued in one tick go out in one write
- * (auto-pipelining); nothing waits in ioredis' unbounded offline queue, since
- * the service keeps its own bounded wait for readiness. No per-command
- * timeout: a publish already written is not retracted, and counting it as
- * failed because a burst queued behind it would misreport what was delivered.
+ * The publishing connection. Nothing waits in ioredis' unbounded offline
+ * queue, since the service keeps its own bounded wait for readiness, and no
+ * auto-pipelining, since the service batches publishes itself. No
+ * per-command timeout: a publish already written is not retracted, and
+ * counting it as failed because a burst queued behind it would misreport
+ * what was delivered.
  */
 export function openPublisher(options: RedisOptions): PublisherConnection {
-  return new Redis({
+  const redis = new Redis({
     ...options,
     lazyConnect: false,
-    enableAutoPipelining: true,
+    enableAutoPipelining: false,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     retryStrategy: reconnectDelay,
     connectionName: 'tidings-publisher',
   });
+  // ioredis sends EVALSHA, and the script itself once per connection or after SCRIPT FLUSH.
+  redis.defineCommand('tidingsPublish', { numberOfKeys: 0, lua: PUBLISH_EACH });
+  return redis as Redis & BatchingConnection;
 }
 
 /**

@@ -6,6 +6,7 @@ import { type Logger, silentLogger } from '../../core/logger.js';
 import { resolveSubscribeOptions } from '../../core/subscription.js';
 import { ConnectionError, PublishError, ServiceClosedError, TidingsError } from '../../errors.js';
 import { Instrumentation, type TelemetryCounts } from '../../observability/instrumentation.js';
+import { BatchPublisher } from './batch-publisher.js';
 import { parseRedisAddress, redact } from './redis-address.js';
 import {
   openPublisher,
@@ -60,11 +61,11 @@ export interface RedisEventService<T> extends EventService<T> {
 
 const FAILURE_LOG_INTERVAL_MS = 1_000;
 
-/** A publish under way: its span, when it started, and the encoded message. */
+/** A publish under way: its span, its message, and for `publishConfirmed` who waits for the answer. */
 interface Outgoing {
   readonly span: Span;
-  readonly startedAt: number;
   readonly text: string;
+  readonly confirm?: { resolve(receivers: number): void; reject(error: unknown): void } | undefined;
 }
 
 class RedisEventServiceImpl<T> implements RedisEventService<T> {
@@ -80,6 +81,7 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
   #telemetry: Instrumentation;
   #eventType: ((event: T) => string | undefined) | undefined;
   #publisher: PublisherConnection;
+  #batches: BatchPublisher<Outgoing>;
   #subscriber: SubscriberConnection | undefined;
   /** Redis has confirmed our SUBSCRIBE on the current subscriber connection. */
   #subscribed = false;
@@ -124,6 +126,12 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     this.#publisher = openPublisher(this.#connection);
     this.#publisher.on('error', (error: Error) => this.#noteFailure('Redis publisher connection error', error));
     this.#publisher.on('ready', () => this.#waitingForPublisher.settleAll());
+    this.#batches = new BatchPublisher(this.#publisher, this.channel, this.#answered, (error) =>
+      this.#logger.warn(
+        { channel: this.channel, address: this.#address, err: error.message },
+        'Redis refused the batch publish script; publishing with one PUBLISH per event from now on',
+      ),
+    );
   }
 
   get liveSubscriptions(): number {
@@ -144,28 +152,30 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
       return;
     }
     const outgoing = this.#begin(event);
-    if (outgoing instanceof PublishError) {
-      this.#onPublishFailed(outgoing);
-      return;
-    }
-    // One promise per publish when connected: at 100k publishes/s a longer chain shows up as GC time.
-    this.#transmit(outgoing.text).then(
-      () => this.#done(outgoing),
-      (cause: unknown) => this.#onPublishFailed(this.#failed(outgoing, cause)),
-    );
+    if (outgoing !== undefined) this.#transmit(outgoing);
   }
-
-  #onPublishFailed = (error: unknown): void => this.#noteFailure('publish failed; the event was dropped', error);
 
   publishConfirmed(event: T): Promise<number> {
     if (this.#closed) return Promise.reject(new ServiceClosedError());
-    const { promise: timedOut, settle } = this.#waitingForAnswer.park(
-      this.#publishTimeoutMs,
-      () =>
-        new PublishError(`Redis at ${this.#address} did not answer the publish within ${this.#publishTimeoutMs} ms`),
-    );
-    const answered = this.#send(event).finally(() => settle());
-    return Promise.race([answered, timedOut.then(() => answered)]);
+    return new Promise<number>((resolve, reject) => {
+      const { promise: timedOut, settle } = this.#waitingForAnswer.park(
+        this.#publishTimeoutMs,
+        () =>
+          new PublishError(`Redis at ${this.#address} did not answer the publish within ${this.#publishTimeoutMs} ms`),
+      );
+      timedOut.catch(reject);
+      const outgoing = this.#begin(event, {
+        resolve: (receivers) => {
+          settle();
+          resolve(receivers);
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
+      });
+      if (outgoing !== undefined) this.#transmit(outgoing);
+    });
   }
 
   async subscribe(options?: SubscribeOptions): Promise<Subscription<T>> {
@@ -187,6 +197,7 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#batches.flush(); // what was published before close goes out before QUIT
     this.#waitingForPublisher.settleAll(new ServiceClosedError());
     this.#waitingForSubscribe.settleAll(new ServiceClosedError());
     this.#waitingForAnswer.settleAll(new ServiceClosedError());
@@ -197,65 +208,72 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     await Promise.all(connections.map(shutDown));
   }
 
-  #send(event: T): Promise<number> {
-    const outgoing = this.#begin(event);
-    if (outgoing instanceof PublishError) return Promise.reject(outgoing);
-    return this.#transmit(outgoing.text).then(
-      (receivers) => {
-        this.#done(outgoing);
-        return receivers;
-      },
-      (cause: unknown) => {
-        throw this.#failed(outgoing, cause);
-      },
-    );
-  }
-
-  /** Opens the publish span and encodes the event (with the span's trace context); ends the span if that fails. */
-  #begin(event: T): Outgoing | PublishError {
+  /**
+   * Opens the publish span and encodes the event (with the span's trace
+   * context). If encoding fails, ends the span, reports the failure (to
+   * `confirm` when given) and returns nothing.
+   */
+  #begin(event: T, confirm?: Outgoing['confirm']): Outgoing | undefined {
     const span = this.#telemetry.startPublish(this.#eventType?.(event));
-    const startedAt = performance.now();
     try {
       const text = this.#codec.encode(event, this.#telemetry.carrierOf(span));
       this.#telemetry.setBodySize(span, text);
-      return { span, startedAt, text };
+      return { span, text, confirm };
     } catch (cause) {
-      const error = new PublishError('event could not be encoded', { cause });
-      this.#telemetry.endPublish(span, startedAt, error);
-      return error;
+      this.#fail({ span, text: '', confirm }, new PublishError('event could not be encoded', { cause }));
+      return undefined;
     }
   }
 
-  #done(outgoing: Outgoing): void {
-    this.#telemetry.endPublish(outgoing.span, outgoing.startedAt);
-  }
-
-  /** Ends a failed publish's span and counts it; returns the error to report. */
-  #failed(outgoing: Outgoing, cause: unknown): TidingsError {
-    const error =
-      cause instanceof TidingsError
-        ? cause
-        : new PublishError(`Redis at ${this.#address} did not accept the publish`, { cause });
-    this.#telemetry.endPublish(outgoing.span, outgoing.startedAt, error);
-    return error;
-  }
-
-  /** PUBLISH now, or once the publisher is ready (bounded in time and number). */
-  #transmit(text: string): Promise<number> {
-    if (this.#publisher.status === 'ready') return this.#publisher.publish(this.channel, text);
+  /** Into this turn's batch now, or once the publisher is ready (bounded in time and number). */
+  #transmit(outgoing: Outgoing): void {
+    if (this.#publisher.status === 'ready') {
+      this.#batches.add(outgoing);
+      return;
+    }
     if (this.#waitingForPublisher.size >= this.#maxPendingWhileDown) {
-      return Promise.reject(
+      this.#fail(
+        outgoing,
         new PublishError(
           `Redis at ${this.#address} is unreachable and ${this.#waitingForPublisher.size} publishes already wait`,
         ),
       );
+      return;
     }
-    return this.#waitingForPublisher
+    this.#waitingForPublisher
       .park(
         this.#publishTimeoutMs,
         () => new PublishError(`Redis at ${this.#address} unreachable for ${this.#publishTimeoutMs} ms`),
       )
-      .promise.then(() => this.#publisher.publish(this.channel, text));
+      .promise.then(
+        () => this.#batches.add(outgoing),
+        (error: unknown) => this.#fail(outgoing, error),
+      );
+  }
+
+  /** Ends the spans of a batch Redis answered, records its duration, and tells who waits. */
+  #answered = (batch: readonly Outgoing[], outcome: readonly number[] | Error, startedAt: number): void => {
+    if (outcome instanceof Error) {
+      const error =
+        outcome instanceof TidingsError
+          ? outcome
+          : new PublishError(`Redis at ${this.#address} did not accept the publish`, { cause: outcome });
+      for (const outgoing of batch) this.#fail(outgoing, error);
+      return;
+    }
+    this.#telemetry.publishAnswered(startedAt);
+    for (let i = 0; i < batch.length; i++) {
+      const outgoing = batch[i] as Outgoing;
+      this.#telemetry.endPublish(outgoing.span);
+      outgoing.confirm?.resolve(outcome[i] ?? 0);
+    }
+  };
+
+  /** Ends a failed publish's span, counts it, and reports it to its caller or the log. */
+  #fail(outgoing: Outgoing, error: unknown): void {
+    this.#telemetry.endPublish(outgoing.span, error);
+    if (outgoing.confirm) outgoing.confirm.reject(error);
+    else this.#noteFailure('publish failed; the event was dropped', error);
   }
 
   /** Waits until Redis confirmed the channel subscription, within the subscribe timeout. */

@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Redis } from 'ioredis';
+import { adminClient, collect, strictlyIncreasing, waitForSeq } from '../../../test/support/redis-kit.js';
+import { type RedisServer, startRedisServer } from '../../../test/support/redis-server.js';
+import { type SeqEvent, seqCodec } from '../../../test/support/seq-codec.js';
+import { freshTopic, range, waitFor } from '../../conformance/harness.js';
+import type { Logger } from '../../core/logger.js';
+import { BatchPublisher, MAX_BATCH } from './batch-publisher.js';
+import { parseRedisAddress } from './redis-address.js';
+import { type BatchingConnection, openPublisher } from './redis-connection.js';
+import { createRedisEventService, type RedisEventService } from './redis-event-service.js';
+
+/** Script calls Redis has run so far (EVAL and EVALSHA), from INFO commandstats. */
+async function scriptCalls(admin: Redis): Promise<number> {
+  const stats = await admin.info('commandstats');
+  let calls = 0;
+  for (const match of stats.matchAll(/^cmdstat_eval(?:sha)?:calls=(\d+)/gm)) calls += Number(match[1]);
+  return calls;
+}
+
+/** A logger that keeps its warnings. */
+function warningsLogger(): { logger: Logger; warnings: string[] } {
+  const warnings: string[] = [];
+  const ignore = (): void => {};
+  return { logger: { debug: ignore, info: ignore, error: ignore, warn: (_f, m) => warnings.push(m) }, warnings };
+}
+
+describe('batched publishing', () => {
+  let server: RedisServer;
+  let admin: Redis;
+  const open: RedisEventService<SeqEvent>[] = [];
+  const service = (channel: string, redisAddress = server.url, logger?: Logger): RedisEventService<SeqEvent> => {
+    const created = createRedisEventService({ redisAddress, redisChannel: channel, codec: seqCodec, logger });
+    open.push(created);
+    return created;
+  };
+  before(async () => {
+    server = await startRedisServer();
+    admin = adminClient(server.url);
+    await admin.acl('SETUSER', 'noscripts', 'on', '>secret', '~*', '&*', '+@all', '-@scripting');
+  });
+  /** The server as a user that may not run scripts. */
+  const refusingUrl = (): string => {
+    const url = new URL(server.url);
+    url.username = 'noscripts';
+    url.password = 'secret';
+    return url.toString();
+  };
+  after(async () => {
+    await Promise.all(open.map((s) => s.close()));
+    admin.disconnect();
+    await server.stop();
+  });
+
+  it(`sends one tick's publishes as one script call per ${MAX_BATCH} events, in order`, async () => {
+    const channel = freshTopic();
+    const publisher = service(channel);
+    const sub = await service(channel).subscribe({ bufferSize: 10_000 });
+    const collected = collect(sub);
+    await publisher.publishConfirmed({ seq: -1 }); // connected, script loaded
+    const before = await scriptCalls(admin);
+    const total = 2 * MAX_BATCH + 100;
+    for (const seq of range(0, total - 1)) publisher.publish({ seq });
+    const receivers = await publisher.publishConfirmed({ seq: total - 1 });
+    assert.equal(receivers, 1, 'the confirmed publish reports its own receivers');
+    await waitForSeq(collected, total - 1);
+    assert.deepEqual(collected.seqs, range(0, total));
+    assert.equal((await scriptCalls(admin)) - before, 3, `${total} publishes in one tick: 3 commands`);
+    assert.equal(publisher.stats.published, total + 1);
+  });
+
+  it('publishes what was queued before close', async () => {
+    const channel = freshTopic();
+    const publisher = service(channel);
+    const sub = await service(channel).subscribe();
+    const collected = collect(sub);
+    await publisher.publishConfirmed({ seq: -1 });
+    for (const seq of range(0, 10)) publisher.publish({ seq });
+    await publisher.close();
+    await waitForSeq(collected, 9);
+    assert.deepEqual(collected.seqs, range(0, 10));
+  });
+
+  it('recovers when Redis forgets the script (SCRIPT FLUSH)', async () => {
+    const channel = freshTopic();
+    const publisher = service(channel);
+    const sub = await service(channel).subscribe();
+    const collected = collect(sub);
+    await publisher.publishConfirmed({ seq: -1 });
+    publisher.publish({ seq: 0 });
+    await publisher.publishConfirmed({ seq: -1 });
+    await admin.script('FLUSH');
+    for (const seq of range(1, 5)) publisher.publish({ seq });
+    await waitForSeq(collected, 4);
+    assert.deepEqual(collected.seqs, range(0, 5));
+    assert.equal(publisher.stats.publishFailed, 0);
+  });
+
+  it('keeps order when batches are made while refused script batches are still unanswered', async () => {
+    const channel = freshTopic();
+    const real = openPublisher(parseRedisAddress(refusingUrl()));
+    // Redis answers for real; the test decides when each script answer is seen.
+    const answers: Array<() => void> = [];
+    const gated: BatchingConnection = {
+      pipeline: () => real.pipeline(),
+      tidingsPublish: (...args) =>
+        new Promise((resolve, reject) => {
+          real.tidingsPublish(...args).then(
+            (value) => answers.push(() => resolve(value)),
+            (error: unknown) => answers.push(() => reject(error)),
+          );
+        }),
+    };
+    const sub = await service(channel).subscribe({ bufferSize: 10_000 });
+    const collected = collect(sub);
+    let answered = 0;
+    let refusals = 0;
+    const batches = new BatchPublisher<{ text: string }>(
+      gated,
+      channel,
+      (batch, outcome) => {
+        assert.ok(!(outcome instanceof Error), String(outcome));
+        answered += batch.length;
+      },
+      () => refusals++,
+    );
+    const send = (from: number, to: number): void => {
+      for (const seq of range(from, to)) batches.add({ text: seqCodec.encode({ seq }) });
+      batches.flush();
+    };
+    try {
+      if (real.status !== 'ready') await new Promise((resolve) => real.once('ready', resolve));
+      send(0, 10);
+      send(10, 20);
+      await waitFor('both refusals back', () => answers.length === 2);
+      answers.shift()?.(); // the first refusal: from now on PUBLISH, the first batch resent
+      await waitFor('switched to PUBLISH', () => refusals === 1);
+      send(20, 30); // made while the second refused batch is unanswered: must wait for its resend
+      answers.shift()?.();
+      await waitFor('30 events', () => collected.seqs.length === 30);
+      assert.deepEqual(collected.seqs, range(0, 30));
+      await waitFor('every batch answered', () => answered === 30); // the publisher's replies may trail delivery
+      assert.equal(refusals, 1);
+    } finally {
+      real.disconnect();
+    }
+  });
+
+  it('falls back to PUBLISH where scripts are refused, keeping every event and their order', async () => {
+    const channel = freshTopic();
+    const { logger, warnings } = warningsLogger();
+    const publisher = service(channel, refusingUrl(), logger);
+    const sub = await service(channel).subscribe({ bufferSize: 10_000 });
+    const collected = collect(sub);
+    const total = 3 * MAX_BATCH;
+    // Several script batches in flight when the first refusal comes back, then more batches after it.
+    for (const seq of range(0, total)) publisher.publish({ seq });
+    const receivers = await publisher.publishConfirmed({ seq: total });
+    for (const seq of range(total + 1, total + 50)) publisher.publish({ seq });
+    await waitForSeq(collected, total + 49);
+    assert.deepEqual(collected.seqs, range(0, total + 50));
+    assert.ok(strictlyIncreasing(collected.seqs));
+    assert.equal(receivers, 1);
+    assert.equal(publisher.stats.publishFailed, 0);
+    assert.deepEqual(
+      warnings.filter((w) => w.includes('refused the batch publish script')).length,
+      1,
+      'the switch is logged once',
+    );
+  });
+});
