@@ -13,7 +13,7 @@ import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { MeterProvider as ApiMeterProvider, TracerProvider } from '@opentelemetry/api';
+import { type MeterProvider as ApiMeterProvider, SpanKind, type TracerProvider } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import {
@@ -231,6 +231,30 @@ function noopCallCost(): number {
   return ((performance.now() - started) * 1e6) / n;
 }
 
+/**
+ * CPU nanoseconds of one bare SDK span (start and end, no attributes, a new
+ * trace each, like a publish outside any trace) with the SDK as the Redis
+ * rows run it: the floor under "a PRODUCER span per publish".
+ */
+async function sdkSpanCost(): Promise<number> {
+  const sdk = realSdk(undefined);
+  const tracer = (sdk.tracerProvider as TracerProvider).getTracer('bench');
+  const spans = 300_000;
+  const run = async (count: number): Promise<number> => {
+    const started = process.cpuUsage();
+    for (let done = 0; done < count; done += BATCH) {
+      for (let i = 0; i < BATCH; i++) tracer.startSpan('publish bench', { kind: SpanKind.PRODUCER }).end();
+      await nextMacrotask(); // let the batch processor export, as it does between windows
+    }
+    const used = process.cpuUsage(started);
+    return ((used.user + used.system) * 1_000) / count;
+  };
+  await run(50_000);
+  const ns = await run(spans);
+  await sdk.shutdown();
+  return ns;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] as number;
@@ -265,6 +289,7 @@ async function main(): Promise<void> {
     await redis.stop();
   }
   const callNs = noopCallCost();
+  const spanNs = await sdkSpanCost();
   const perPublishNs = 1e9 / (median(memoryRow.off) / MEMORY_SUBSCRIBERS);
 
   console.log(`Telemetry overhead (node ${process.version}); median of ${ROUNDS} alternating rounds\n`);
@@ -282,6 +307,12 @@ async function main(): Promise<void> {
     `\nWith no SDK, the instrumentation calls of one publish cost ${callNs.toFixed(0)} ns ` +
       `of the ${perPublishNs.toFixed(0)} ns an in-memory publish to ${MEMORY_SUBSCRIBERS} subscribers takes ` +
       `(${((callNs / perPublishNs) * 100).toFixed(1)}%).`,
+  );
+  const redisEventNs = 1e9 / median(redisRow.off);
+  console.log(
+    `A bare SDK span (start and end, nothing else) costs ${spanNs.toFixed(0)} ns of CPU here; a Redis event end to end ` +
+      `takes ${redisEventNs.toFixed(0)} ns with no SDK (same process), so a span per publish alone would cost ` +
+      `${((spanNs / (redisEventNs + spanNs)) * 100).toFixed(1)}% of same-process throughput.`,
   );
   for (const [name, row] of [
     ['same process', redisRow],
