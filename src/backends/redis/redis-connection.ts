@@ -8,7 +8,7 @@ export interface BatchingConnection extends Pick<Redis, 'pipeline'> {
 
 /** The few commands and events Tidings uses on a publishing connection. */
 export type PublisherConnection = BatchingConnection &
-  Pick<Redis, 'publish' | 'quit' | 'disconnect' | 'status' | 'on' | 'once' | 'off'>;
+  Pick<Redis, 'quit' | 'disconnect' | 'status' | 'on' | 'once' | 'off'>;
 
 /** The script behind {@link BatchingConnection.tidingsPublish}. */
 const PUBLISH_EACH = `local receivers = {}
