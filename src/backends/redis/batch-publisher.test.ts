@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
-import { adminClient, collect, strictlyIncreasing, waitForSeq } from '../../../test/support/redis-kit.js';
+import { adminClient, collect, eventually, strictlyIncreasing, waitForSeq } from '../../../test/support/redis-kit.js';
 import { type RedisServer, startRedisServer } from '../../../test/support/redis-server.js';
 import { type SeqEvent, seqCodec } from '../../../test/support/seq-codec.js';
 import { freshTopic, range, waitFor } from '../../conformance/harness.js';
@@ -95,6 +95,39 @@ describe('batched publishing', () => {
     await waitForSeq(collected, 4);
     assert.deepEqual(collected.seqs, range(0, 5));
     assert.equal(publisher.stats.publishFailed, 0);
+  });
+
+  it('fails a batch Redis is too busy to run, and keeps using the script afterwards', async () => {
+    const channel = freshTopic();
+    const { logger, warnings } = warningsLogger();
+    const publisher = service(channel, server.url, logger);
+    const sub = await service(channel).subscribe();
+    const collected = collect(sub);
+    await publisher.publishConfirmed({ seq: -1 });
+    const blocker = adminClient(server.url);
+    await admin.config('SET', 'lua-time-limit', '10');
+    try {
+      // Another client's endless script: after 10 ms Redis answers BUSY to everything but SCRIPT KILL.
+      const blocked = blocker.eval('while true do end', 0).then(String, (error: Error) => error.message);
+      await eventually(
+        () => admin.ping().catch((error: Error) => error.message),
+        (answer) => answer.startsWith('BUSY'),
+        (answer) => `Redis never got busy: ${answer}`,
+      );
+      await assert.rejects(publisher.publishConfirmed({ seq: 0 }), /did not accept the publish/);
+      await admin.script('KILL');
+      assert.match(await blocked, /killed/i);
+      const scriptsBefore = await scriptCalls(admin);
+      assert.equal(await publisher.publishConfirmed({ seq: 1 }), 1);
+      await waitForSeq(collected, 1);
+      assert.deepEqual(collected.seqs, [1], 'the refused batch was not published');
+      assert.equal((await scriptCalls(admin)) - scriptsBefore, 1, 'still one script call per batch');
+      assert.equal(publisher.stats.publishFailed, 1);
+      assert.ok(!warnings.some((w) => w.includes('refused the batch publish script')));
+    } finally {
+      await admin.config('SET', 'lua-time-limit', '5000');
+      blocker.disconnect();
+    }
   });
 
   it('keeps order when batches are made while refused script batches are still unanswered', async () => {

@@ -12,6 +12,13 @@ export interface BatchMessage {
  */
 export type BatchAnswer<M> = (batch: readonly M[], outcome: readonly number[] | Error, startedAt: number) => void;
 
+/**
+ * Replies that mean this server will not run the script at all: an ACL
+ * denial, EVAL renamed away, a proxy that does not support scripts. Other
+ * errors (BUSY, LOADING, …) are passing states and fail just that batch.
+ */
+const SCRIPTS_REFUSED = /^NOPERM|unknown command|not (?:allowed|supported)|disabled/i;
+
 /** Messages per Redis command at most: bounds the time one command holds Redis (under a millisecond). */
 export const MAX_BATCH = 512;
 
@@ -94,9 +101,8 @@ export class BatchPublisher<M extends BatchMessage> {
         this.#answer(batch, counts, startedAt);
       },
       (error: unknown) => {
-        // A reply error means Redis did not run the script (PUBLISH itself cannot fail inside it):
-        // nothing of this batch went out, so it can be sent again without the script.
-        if (error instanceof Error && error.name === 'ReplyError') {
+        // Refused, the script did not run: nothing of this batch went out, so it can be sent again without it.
+        if (error instanceof Error && error.name === 'ReplyError' && SCRIPTS_REFUSED.test(error.message)) {
           if (this.#scripted) {
             this.#scripted = false;
             this.#onScriptsRefused(error);
