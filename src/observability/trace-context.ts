@@ -12,7 +12,7 @@ import type { TraceCarrier } from '../core/codec.js';
 // W3C Trace Context, written and read here rather than through the global
 // propagator: the wire field must be W3C whatever propagator an application
 // registers (or none), since the other side may be a Go service.
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /**
  * The carrier for the context of a span a tracer just started, or `undefined`
@@ -34,12 +34,16 @@ export function toCarrier(spanContext: SpanContext): TraceCarrier | undefined {
 
 /** The remote span context a carrier names, or `undefined` when it is absent or malformed. */
 export function fromCarrier(carrier: TraceCarrier | undefined): SpanContext | undefined {
-  const match = carrier?.traceparent ? TRACEPARENT.exec(carrier.traceparent) : null;
-  if (!match || match[1] === INVALID_TRACEID || match[2] === INVALID_SPANID) return undefined;
+  const traceparent = carrier?.traceparent;
+  if (traceparent === undefined || !TRACEPARENT.test(traceparent)) return undefined;
+  // Fixed positions once the shape is known: `00-<32 hex>-<16 hex>-<2 hex>`.
+  const traceId = traceparent.slice(3, 35);
+  const spanId = traceparent.slice(36, 52);
+  if (traceId === INVALID_TRACEID || spanId === INVALID_SPANID) return undefined;
   const spanContext: SpanContext = {
-    traceId: match[1] as string,
-    spanId: match[2] as string,
-    traceFlags: Number.parseInt(match[3] as string, 16) & TraceFlags.SAMPLED,
+    traceId,
+    spanId,
+    traceFlags: Number.parseInt(traceparent.slice(53), 16) & TraceFlags.SAMPLED,
     isRemote: true,
   };
   if (carrier?.tracestate) spanContext.traceState = createTraceState(carrier.tracestate);
