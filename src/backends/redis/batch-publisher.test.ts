@@ -39,14 +39,17 @@ describe('batched publishing', () => {
     server = await startRedisServer();
     admin = adminClient(server.url);
     await admin.acl('SETUSER', 'noscripts', 'on', '>secret', '~*', '&*', '+@all', '-@scripting');
+    await admin.acl('SETUSER', 'otherchannels', 'on', '>secret', '~*', 'resetchannels', '&other', '+@all');
   });
-  /** The server as a user that may not run scripts. */
-  const refusingUrl = (): string => {
+  /** The server as `user` (password `secret`). */
+  const urlAs = (user: string): string => {
     const url = new URL(server.url);
-    url.username = 'noscripts';
+    url.username = user;
     url.password = 'secret';
     return url.toString();
   };
+  /** The server as a user that may not run scripts. */
+  const refusingUrl = (): string => urlAs('noscripts');
   after(async () => {
     await Promise.all(open.map((s) => s.close()));
     admin.disconnect();
@@ -128,6 +131,15 @@ describe('batched publishing', () => {
       await admin.config('SET', 'lua-time-limit', '5000');
       blocker.disconnect();
     }
+  });
+
+  it('fails publishes to a channel the ACL denies, without blaming scripts', async () => {
+    const channel = freshTopic();
+    const { logger, warnings } = warningsLogger();
+    const publisher = service(channel, urlAs('otherchannels'), logger);
+    await assert.rejects(publisher.publishConfirmed({ seq: 0 }), /did not accept the publish/);
+    assert.equal(publisher.stats.publishFailed, 1);
+    assert.ok(!warnings.some((w) => w.includes('refused the batch publish script')), warnings.join('; '));
   });
 
   it('keeps order when batches are made while refused script batches are still unanswered', async () => {

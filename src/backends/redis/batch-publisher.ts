@@ -14,10 +14,11 @@ export type BatchAnswer<M> = (batch: readonly M[], outcome: readonly number[] | 
 
 /**
  * Replies that mean this server will not run the script at all: an ACL
- * denial, EVAL renamed away, a proxy that does not support scripts. Other
- * errors (BUSY, LOADING, …) are passing states and fail just that batch.
+ * denying the command, EVAL renamed away, a proxy that does not support
+ * scripts. Other errors (BUSY, LOADING, a channel the ACL denies, …) fail
+ * just that batch.
  */
-const SCRIPTS_REFUSED = /^NOPERM|unknown command|not (?:allowed|supported)|disabled/i;
+const SCRIPTS_REFUSED = /^NOPERM.*\bcommand\b|unknown command|not (?:allowed|supported)|disabled/i;
 
 /** Messages per Redis command at most: bounds the time one command holds Redis (under a millisecond). */
 export const MAX_BATCH = 512;
