@@ -89,14 +89,13 @@ export class BatchPublisher<M extends BatchMessage> {
   };
 
   #send(batch: M[], startedAt: number): void {
-    const texts = batch.map((message) => message.text);
     if (!this.#scripted) {
       if (this.#scriptsInFlight > 0) this.#held.push({ batch, startedAt });
-      else this.#pipelined(batch, texts, startedAt);
+      else this.#pipelined(batch, startedAt);
       return;
     }
     this.#scriptsInFlight++;
-    this.#connection.tidingsPublish(this.#channel, ...texts).then(
+    this.#connection.tidingsPublish(this.#channel, ...batch.map((message) => message.text)).then(
       (counts) => {
         this.#scriptDone();
         this.#answer(batch, counts, startedAt);
@@ -108,7 +107,7 @@ export class BatchPublisher<M extends BatchMessage> {
             this.#scripted = false;
             this.#onScriptsRefused(error);
           }
-          this.#pipelined(batch, texts, startedAt);
+          this.#pipelined(batch, startedAt);
         } else {
           this.#answer(batch, asError(error), startedAt);
         }
@@ -125,9 +124,9 @@ export class BatchPublisher<M extends BatchMessage> {
   }
 
   /** Sends a batch as a pipeline of PUBLISH commands, in one write. */
-  #pipelined(batch: M[], texts: string[], startedAt: number): void {
+  #pipelined(batch: M[], startedAt: number): void {
     const pipeline = this.#connection.pipeline();
-    for (const text of texts) pipeline.publish(this.#channel, text);
+    for (const message of batch) pipeline.publish(this.#channel, message.text);
     pipeline.exec().then(
       (results) => {
         const failure = results?.find(([error]) => error)?.[0];
