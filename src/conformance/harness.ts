@@ -36,12 +36,20 @@ export function freshTopic(): string {
 
 /**
  * Waits until `condition()` holds, checking after every macrotask (so I/O
- * callbacks run in between), and fails with `what` after `timeoutMs`.
+ * callbacks run in between), and fails with `what` after `timeoutMs`. A
+ * function `what` is called at the deadline, so the failure can show the
+ * state it was left in.
  */
-export async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(
+  what: string | (() => string),
+  condition: () => boolean,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${typeof what === 'string' ? what : what()}`);
+    }
     await nextMacrotask();
   }
 }

@@ -25,21 +25,36 @@ import {
 
 const childScript = fileURLToPath(new URL('../../../test/support/redis-child.ts', import.meta.url));
 
+/** Every service a test opened; closed after the suite, so a failed test leaves nothing reconnecting. */
+const opened: RedisEventService<SeqEvent>[] = [];
+
 function service(
   server: RedisServer,
   channel: string,
   options: Partial<RedisEventServiceOptions<SeqEvent>> = {},
 ): RedisEventService<SeqEvent> {
-  return createRedisEventService({ redisAddress: server.url, redisChannel: channel, codec: seqCodec, ...options });
+  const created = createRedisEventService({
+    redisAddress: server.url,
+    redisChannel: channel,
+    codec: seqCodec,
+    ...options,
+  });
+  opened.push(created);
+  return created;
 }
 
-/** A publisher and a subscribing service on one channel, with a background collector. */
+/**
+ * A publisher and a subscribing service on one channel, with a background
+ * collector; resolves once a probe went from one to the other, so both
+ * connections are up before the test's first publish.
+ */
 async function pair(server: RedisServer, options: Partial<RedisEventServiceOptions<SeqEvent>> = {}) {
   const channel = freshTopic();
   const publisher = service(server, channel, options);
   const subscriber = service(server, channel, options);
   const sub = await subscriber.subscribe({ bufferSize: 300_000 });
   const collected = collect(sub);
+  await waitForReceivers(publisher);
   return { channel, publisher, subscriber, sub, collected };
 }
 
@@ -76,7 +91,10 @@ describe('redis backend under faults', () => {
     servers.push(server);
     return server;
   };
-  after(() => Promise.all(servers.map((server) => server.stop())));
+  after(async () => {
+    await Promise.all(opened.map((svc) => svc.close()));
+    await Promise.all(servers.map((server) => server.stop()));
+  });
 
   it('survives the server restarting mid-stream and reports the gap', async () => {
     const server = await start();
@@ -179,7 +197,9 @@ describe('redis backend under faults', () => {
     const pad = 'x'.repeat(300); // about the size of a monitor event: 70 MB in all, past Redis' 32 MB pubsub limit
     for (let seq = 0; seq < total; seq++) p.publisher.publish({ seq, pad });
     await waitFor(
-      'burst delivered or the cut reported',
+      () =>
+        `burst delivered or the cut reported: received ${p.collected.seqs.length}, ` +
+        `publisher ${JSON.stringify(p.publisher.stats)}, subscriber reconnects ${p.subscriber.stats.reconnects}`,
       () =>
         p.collected.seqs.length >= total ||
         (p.subscriber.stats.reconnects >= 1 && p.publisher.stats.published + p.publisher.stats.publishFailed >= total),

@@ -235,7 +235,7 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
       this.#fail(
         outgoing,
         new PublishError(
-          `Redis at ${this.#address} is unreachable and ${this.#waitingForPublisher.size} publishes already wait`,
+          `Redis at ${this.#address} is not connected (${this.#publisher.status}) and ${this.#waitingForPublisher.size} publishes already wait`,
         ),
       );
       return;
@@ -243,7 +243,7 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     this.#waitingForPublisher
       .park(
         this.#publishTimeoutMs,
-        () => new PublishError(`Redis at ${this.#address} unreachable for ${this.#publishTimeoutMs} ms`),
+        () => new PublishError(`Redis at ${this.#address} not connected within ${this.#publishTimeoutMs} ms`),
       )
       .promise.then(
         () => this.#batches.add(outgoing),
