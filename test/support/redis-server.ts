@@ -10,6 +10,10 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Starts it again on the same port after `stop()`. */
   restart(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open and nothing is answered, as with a hung host. */
+  pause(): void;
+  /** Thaws a paused server (SIGCONT). */
+  resume(): void;
 }
 
 /** A TCP port nobody listens on right now. */
@@ -65,6 +69,20 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<RedisS
     await exited;
   };
 
+  const signal = (name: NodeJS.Signals): void => {
+    if (!child?.kill(name)) throw new Error(`redis-server on port ${port} is not running`);
+  };
+
   await start();
-  return { port, url: `redis://127.0.0.1:${port}`, stop, restart: start };
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    stop: async () => {
+      child?.kill('SIGCONT'); // a paused server would never act on SIGTERM
+      await stop();
+    },
+    restart: start,
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
+  };
 }

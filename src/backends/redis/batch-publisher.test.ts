@@ -168,7 +168,7 @@ describe('batched publishing', () => {
         assert.ok(!(outcome instanceof Error), String(outcome));
         answered += batch.length;
       },
-      () => refusals++,
+      { onScriptsRefused: () => refusals++ },
     );
     const send = (from: number, to: number): void => {
       for (const seq of range(from, to)) batches.add({ text: seqCodec.encode({ seq }) });

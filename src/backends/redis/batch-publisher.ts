@@ -23,6 +23,34 @@ const SCRIPTS_REFUSED = /^NOPERM.*\bcommand\b|unknown command|not (?:allowed|sup
 /** Messages per Redis command at most: bounds the time one command holds Redis (under a millisecond). */
 export const MAX_BATCH = 512;
 
+/** How a {@link BatchPublisher} reports what it cannot handle itself. */
+export interface BatchPublisherOptions {
+  /** Called once, when Redis refuses the script and publishing switches to PUBLISH for good. */
+  onScriptsRefused(error: Error): void;
+  /**
+   * How long Redis may leave every sent batch unanswered (no answer at all,
+   * to any of them) before they all fail. A long burst that Redis is still
+   * working through keeps answering, so only a hung server or connection
+   * trips it. @default Infinity
+   */
+  answerTimeoutMs?: number | undefined;
+  /**
+   * Redis answered nothing for `answerTimeoutMs`: returns the error the
+   * `unanswered` messages fail with. The caller should drop the connection.
+   */
+  onNoAnswer?: ((unanswered: number) => Error) | undefined;
+}
+
+/** A batch sent to Redis and not yet settled. */
+interface Flight<M> {
+  readonly batch: M[];
+  readonly startedAt: number;
+  readonly sentAt: number;
+  /** Counted in `#scriptsInFlight`. */
+  readonly script: boolean;
+  settled: boolean;
+}
+
 /**
  * Publishes every message queued in one turn of the event loop as a single
  * Redis command: a Lua script that PUBLISHes each in order. A publish costs
@@ -34,12 +62,15 @@ export const MAX_BATCH = 512;
  * Where Redis refuses scripts (an ACL without `@scripting`, EVAL renamed
  * away), it falls back for good to a pipeline of PUBLISH commands, one write
  * per batch, keeping the order of messages across the switch.
+ *
+ * Every batch settles exactly once: answered, failed by Redis, or failed by
+ * {@link failUnanswered} when its connection is gone or hung.
  */
 export class BatchPublisher<M extends BatchMessage> {
   readonly #connection: BatchingConnection;
   readonly #channel: string;
   readonly #answer: BatchAnswer<M>;
-  readonly #onScriptsRefused: (error: Error) => void;
+  readonly #options: BatchPublisherOptions;
   #batch: M[] = [];
   #startedAt = 0;
   #scheduled = false;
@@ -48,17 +79,17 @@ export class BatchPublisher<M extends BatchMessage> {
   #scriptsInFlight = 0;
   /** Batches made after scripts were refused, waiting for the refused ones to be resent first. */
   #held: Array<{ batch: M[]; startedAt: number }> = [];
+  /** Batches sent and not yet settled, oldest first. */
+  #unanswered = new Set<Flight<M>>();
+  /** When Redis last answered a batch (`performance.now()`). */
+  #lastAnswerAt = 0;
+  #watchdog: NodeJS.Timeout | undefined;
 
-  constructor(
-    connection: BatchingConnection,
-    channel: string,
-    answer: BatchAnswer<M>,
-    onScriptsRefused: (error: Error) => void,
-  ) {
+  constructor(connection: BatchingConnection, channel: string, answer: BatchAnswer<M>, options: BatchPublisherOptions) {
     this.#connection = connection;
     this.#channel = channel;
     this.#answer = answer;
-    this.#onScriptsRefused = onScriptsRefused;
+    this.#options = options;
   }
 
   /** Queues a message for the batch of this turn of the event loop. */
@@ -83,6 +114,23 @@ export class BatchPublisher<M extends BatchMessage> {
     this.#send(batch, this.#startedAt);
   }
 
+  /**
+   * Fails every batch sent and not yet answered with `error`: the connection
+   * they went out on is gone or hung, so no answer is coming. Redis may
+   * still have published some of them; none is sent again.
+   */
+  failUnanswered(error: Error): void {
+    if (this.#unanswered.size === 0) return;
+    const flights = [...this.#unanswered];
+    this.#unanswered.clear();
+    for (const flight of flights) {
+      flight.settled = true;
+      if (flight.script) this.#scriptsInFlight--;
+    }
+    for (const flight of flights) this.#answer(flight.batch, error, flight.startedAt);
+    this.#releaseHeld();
+  }
+
   #flushScheduled = (): void => {
     this.#scheduled = false;
     this.flush();
@@ -94,18 +142,21 @@ export class BatchPublisher<M extends BatchMessage> {
       else this.#pipelined(batch, startedAt);
       return;
     }
+    const flight = this.#track(batch, startedAt, true);
     this.#scriptsInFlight++;
     this.#connection.tidingsPublish(this.#channel, ...batch.map((message) => message.text)).then(
       (counts) => {
+        if (!this.#settle(flight)) return;
         this.#scriptDone();
         this.#answer(batch, counts, startedAt);
       },
       (error: unknown) => {
+        if (!this.#settle(flight)) return;
         // Refused, the script did not run: nothing of this batch went out, so it can be sent again without it.
         if (error instanceof Error && error.name === 'ReplyError' && SCRIPTS_REFUSED.test(error.message)) {
           if (this.#scripted) {
             this.#scripted = false;
-            this.#onScriptsRefused(error);
+            this.#options.onScriptsRefused(error);
           }
           this.#pipelined(batch, startedAt);
         } else {
@@ -117,7 +168,13 @@ export class BatchPublisher<M extends BatchMessage> {
   }
 
   #scriptDone(): void {
-    if (--this.#scriptsInFlight > 0 || this.#held.length === 0) return;
+    this.#scriptsInFlight--;
+    this.#releaseHeld();
+  }
+
+  /** Sends the held batches once no refused script batch is left to resend before them. */
+  #releaseHeld(): void {
+    if (this.#scriptsInFlight > 0 || this.#held.length === 0) return;
     const held = this.#held;
     this.#held = [];
     for (const { batch, startedAt } of held) this.#send(batch, startedAt);
@@ -125,17 +182,61 @@ export class BatchPublisher<M extends BatchMessage> {
 
   /** Sends a batch as a pipeline of PUBLISH commands, in one write. */
   #pipelined(batch: M[], startedAt: number): void {
+    const flight = this.#track(batch, startedAt, false);
     const pipeline = this.#connection.pipeline();
     for (const message of batch) pipeline.publish(this.#channel, message.text);
     pipeline.exec().then(
       (results) => {
+        if (!this.#settle(flight)) return;
         const failure = results?.find(([error]) => error)?.[0];
         if (failure) this.#answer(batch, failure, startedAt);
         else this.#answer(batch, results?.map(([, receivers]) => Number(receivers)) ?? [], startedAt);
       },
-      (error: unknown) => this.#answer(batch, asError(error), startedAt),
+      (error: unknown) => {
+        if (this.#settle(flight)) this.#answer(batch, asError(error), startedAt);
+      },
     );
   }
+
+  #track(batch: M[], startedAt: number, script: boolean): Flight<M> {
+    const flight: Flight<M> = { batch, startedAt, sentAt: performance.now(), script, settled: false };
+    this.#unanswered.add(flight);
+    const timeout = this.#options.answerTimeoutMs ?? Number.POSITIVE_INFINITY;
+    if (this.#watchdog === undefined && Number.isFinite(timeout)) this.#arm(timeout);
+    return flight;
+  }
+
+  /** Marks an answered flight settled; false when it already was (failed as unanswered). */
+  #settle(flight: Flight<M>): boolean {
+    if (flight.settled) return false;
+    flight.settled = true;
+    this.#unanswered.delete(flight);
+    this.#lastAnswerAt = performance.now();
+    return true;
+  }
+
+  #arm(delayMs: number): void {
+    this.#watchdog = setTimeout(this.#checkAnswers, delayMs);
+    this.#watchdog.unref(); // never what keeps a process alive
+  }
+
+  /** One timer for all flights: fails them only when Redis has answered nothing for the whole timeout. */
+  #checkAnswers = (): void => {
+    this.#watchdog = undefined;
+    const oldest = this.#unanswered.values().next();
+    if (oldest.done) return;
+    const timeout = this.#options.answerTimeoutMs ?? Number.POSITIVE_INFINITY;
+    const due = Math.max(oldest.value.sentAt, this.#lastAnswerAt) + timeout;
+    const now = performance.now();
+    if (now < due) {
+      this.#arm(due - now);
+      return;
+    }
+    let unanswered = 0;
+    for (const flight of this.#unanswered) unanswered += flight.batch.length;
+    const error = this.#options.onNoAnswer?.(unanswered) ?? new Error(`Redis answered nothing for ${timeout} ms`);
+    this.failUnanswered(error);
+  };
 }
 
 function asError(error: unknown): Error {

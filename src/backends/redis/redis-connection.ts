@@ -29,11 +29,12 @@ export function reconnectDelay(attempt: number): number {
 
 /**
  * The publishing connection. Nothing waits in ioredis' unbounded offline
- * queue, since the service keeps its own bounded wait for readiness, and no
- * auto-pipelining, since the service batches publishes itself. No
- * per-command timeout: a publish already written is not retracted, and
- * counting it as failed because a burst queued behind it would misreport
- * what was delivered.
+ * queue, since the service keeps its own bounded wait for readiness; no
+ * auto-pipelining, since the service batches publishes itself; nothing
+ * unanswered is resent after a reconnect, since the service has already
+ * failed it (a resend could publish it twice). No per-command timeout: a
+ * burst queued behind a slow command would be miscounted as failed; the
+ * batcher instead fails what is unanswered when Redis answers nothing at all.
  */
 export function openPublisher(options: RedisOptions): PublisherConnection {
   const redis = new Redis({
@@ -41,6 +42,7 @@ export function openPublisher(options: RedisOptions): PublisherConnection {
     lazyConnect: false,
     enableAutoPipelining: false,
     enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 1,
     retryStrategy: reconnectDelay,
     connectionName: 'tidings-publisher',

@@ -190,6 +190,40 @@ describe('redis backend under faults', () => {
     await closeAll(p, server);
   });
 
+  it('fails what a hung server leaves unanswered within the timeout, reopens the connection, and recovers', async () => {
+    const server = await start();
+    const p = await pair(server, { publishTimeoutMs: 300 });
+    server.pause();
+    let hungSince = 0;
+    try {
+      const confirmed = p.publisher.publishConfirmed({ seq: 0 });
+      for (const seq of range(1, 1_000)) p.publisher.publish({ seq });
+      hungSince = performance.now();
+      await assert.rejects(confirmed, /did not answer the publish within 300 ms/);
+      await waitFor(
+        () => `the unanswered publishes counted as failed: ${JSON.stringify(p.publisher.stats)}`,
+        () => p.publisher.stats.publishFailed === 1_000,
+      );
+      // Still hung: what is published now waits for the reopened connection, bounded, and fails.
+      for (const seq of range(1_000, 2_000)) p.publisher.publish({ seq });
+      await waitFor(
+        () => `publishes during the hang counted as failed: ${JSON.stringify(p.publisher.stats)}`,
+        () => p.publisher.stats.publishFailed === 2_000,
+      );
+      assert.equal(p.publisher.stats.published, 1, 'only the probe from before the hang was answered');
+    } finally {
+      server.resume();
+    }
+    assert.ok(performance.now() - hungSince >= 300, 'nothing failed before the timeout');
+    await waitForReceivers(p.publisher);
+    for (const seq of range(10_000, 10_100)) p.publisher.publish({ seq });
+    await waitForSeq(p.collected, 10_099);
+    // Redis may still run what reached it before the hang, once thawed: never twice, never out of order.
+    assert.ok(strictlyIncreasing(p.collected.seqs), 'never reordered or duplicated');
+    assert.deepEqual(p.collected.seqs.slice(-100), range(10_000, 10_100));
+    await closeAll(p, server);
+  });
+
   it('reports, never hides, what a 200,000-event burst in one tick costs', async (t) => {
     const server = await start();
     const p = await pair(server);

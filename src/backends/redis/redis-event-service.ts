@@ -33,8 +33,11 @@ export interface RedisEventServiceOptions<T> {
   /** Names an event's type, for span attributes and logs. */
   eventType?: ((event: T) => string | undefined) | undefined;
   /**
-   * How long a publish may wait for the connection to Redis before it counts
-   * as failed, and how long `publishConfirmed` waits for Redis' answer.
+   * How long a publish may wait for the connection to Redis, and for Redis'
+   * answer, before it counts as failed. Publishes sent and unanswered fail
+   * together once Redis has answered none of them for this long (a hung
+   * server or connection, which is then reopened); a long burst Redis is
+   * still working through keeps answering and does not trip it.
    * @default 1000
    */
   publishTimeoutMs?: number;
@@ -126,12 +129,30 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     this.#publisher = openPublisher(this.#connection);
     this.#publisher.on('error', (error: Error) => this.#noteFailure('Redis publisher connection error', error));
     this.#publisher.on('ready', () => this.#waitingForPublisher.settleAll());
-    this.#batches = new BatchPublisher(this.#publisher, this.channel, this.#answered, (error) =>
-      this.#logger.warn(
-        { channel: this.channel, address: this.#address, err: error.message },
-        'Redis refused the batch publish script; publishing with one PUBLISH per event from now on',
+    // What was sent on a connection that closed gets no answer: it fails rather than being sent twice.
+    this.#publisher.on('close', () =>
+      this.#batches.failUnanswered(
+        new PublishError(`the connection to Redis at ${this.#address} closed before Redis answered the publish`),
       ),
     );
+    this.#batches = new BatchPublisher(this.#publisher, this.channel, this.#answered, {
+      onScriptsRefused: (error) =>
+        this.#logger.warn(
+          { channel: this.channel, address: this.#address, err: error.message },
+          'Redis refused the batch publish script; publishing with one PUBLISH per event from now on',
+        ),
+      answerTimeoutMs: this.#publishTimeoutMs,
+      onNoAnswer: (unanswered) => {
+        this.#logger.warn(
+          { channel: this.channel, address: this.#address, unanswered, timeoutMs: this.#publishTimeoutMs },
+          'Redis answered no publish within the timeout; the unanswered publishes count as failed, and the connection is reopened',
+        );
+        this.#publisher.disconnect(true);
+        return new PublishError(
+          `Redis at ${this.#address} did not answer the publish within ${this.#publishTimeoutMs} ms`,
+        );
+      },
+    });
   }
 
   get liveSubscriptions(): number {
