@@ -65,6 +65,7 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<RedisS
     child = undefined;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = once(proc, 'exit');
+    proc.kill('SIGCONT'); // a paused server would never act on SIGTERM
     proc.kill('SIGTERM');
     await exited;
   };
@@ -77,10 +78,7 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<RedisS
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
-    stop: async () => {
-      child?.kill('SIGCONT'); // a paused server would never act on SIGTERM
-      await stop();
-    },
+    stop,
     restart: start,
     pause: () => signal('SIGSTOP'),
     resume: () => signal('SIGCONT'),

@@ -64,7 +64,7 @@ interface Flight<M> {
  * per batch, keeping the order of messages across the switch.
  *
  * Every batch settles exactly once: answered, failed by Redis, or failed by
- * {@link failUnanswered} when its connection is gone or hung.
+ * {@link BatchPublisher.failUnanswered} when its connection is gone or hung.
  */
 export class BatchPublisher<M extends BatchMessage> {
   readonly #connection: BatchingConnection;

@@ -129,12 +129,6 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     this.#publisher = openPublisher(this.#connection);
     this.#publisher.on('error', (error: Error) => this.#noteFailure('Redis publisher connection error', error));
     this.#publisher.on('ready', () => this.#waitingForPublisher.settleAll());
-    // What was sent on a connection that closed gets no answer: it fails rather than being sent twice.
-    this.#publisher.on('close', () =>
-      this.#batches.failUnanswered(
-        new PublishError(`the connection to Redis at ${this.#address} closed before Redis answered the publish`),
-      ),
-    );
     this.#batches = new BatchPublisher(this.#publisher, this.channel, this.#answered, {
       onScriptsRefused: (error) =>
         this.#logger.warn(
@@ -147,12 +141,18 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
           { channel: this.channel, address: this.#address, unanswered, timeoutMs: this.#publishTimeoutMs },
           'Redis answered no publish within the timeout; the unanswered publishes count as failed, and the connection is reopened',
         );
-        this.#publisher.disconnect(true);
+        if (!this.#closed) this.#publisher.disconnect(true);
         return new PublishError(
           `Redis at ${this.#address} did not answer the publish within ${this.#publishTimeoutMs} ms`,
         );
       },
     });
+    // What was sent on a connection that closed gets no answer: it fails rather than being sent twice.
+    this.#publisher.on('close', () =>
+      this.#batches.failUnanswered(
+        new PublishError(`the connection to Redis at ${this.#address} closed before Redis answered the publish`),
+      ),
+    );
   }
 
   get liveSubscriptions(): number {
