@@ -18,7 +18,7 @@ return receivers`;
 /** The few commands and events Tidings uses on a subscriber connection. */
 export type SubscriberConnection = Pick<
   Redis,
-  'subscribe' | 'unsubscribe' | 'quit' | 'disconnect' | 'status' | 'on' | 'once' | 'off'
+  'subscribe' | 'unsubscribe' | 'ping' | 'quit' | 'disconnect' | 'status' | 'on' | 'once' | 'off'
 >;
 
 /** Reconnect delays: exponential from 50 ms, capped at 2 s, with jitter so a fleet doesn't reconnect in step. */

@@ -224,6 +224,45 @@ describe('redis backend under faults', () => {
     await closeAll(p, server);
   });
 
+  it('notices a subscriber connection that went silent, reopens it and reports the gap', async () => {
+    const server = await start();
+    const warnings: string[] = [];
+    const ignore = (): void => {};
+    const logger = {
+      debug: ignore,
+      info: ignore,
+      error: ignore,
+      warn: (_: object, message: string) => warnings.push(message),
+    };
+    const p = await pair(server, { heartbeatMs: 100, logger });
+    for (const seq of range(0, 100)) p.publisher.publish({ seq });
+    await waitForSeq(p.collected, 99);
+    const admin = adminClient(server.url);
+    try {
+      const [before] = await pubsubClientIds(admin);
+      server.pause();
+      try {
+        await waitFor(
+          () => `the silent connection noticed: ${JSON.stringify(warnings)}`,
+          () => warnings.some((w) => w.includes('answered nothing, not even PING')),
+        );
+      } finally {
+        server.resume();
+      }
+      // Thawed, Redis may still count the dropped connection as a receiver until it reads its close.
+      await eventually(
+        () => pubsubClientIds(admin),
+        (ids) => ids.length === 1 && ids[0] !== before,
+        (ids) => `pubsub connections ${ids.join(', ')}; the one before the pause was ${before}`,
+      );
+    } finally {
+      admin.disconnect();
+    }
+    await assertRecovered(p, 1_000);
+    assert.deepEqual(p.collected.seqs.slice(0, 100), range(0, 100));
+    await closeAll(p, server);
+  });
+
   it('reports, never hides, what a 200,000-event burst in one tick costs', async (t) => {
     const server = await start();
     const p = await pair(server);
@@ -335,6 +374,12 @@ function waitForMessage(child: ChildProcess, kind: ChildReport['kind']): Promise
     child.on('message', onMessage);
     child.once('exit', (code) => reject(new Error(`child exited (${code}) before ${kind}`)));
   });
+}
+
+/** Ids of the connections Redis holds in subscriber mode. */
+async function pubsubClientIds(admin: ReturnType<typeof adminClient>): Promise<string[]> {
+  const list = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
+  return [...list.matchAll(/(?:^|\n)id=(\d+)/g)].map((match) => match[1] as string);
 }
 
 function waitForNumsub(admin: ReturnType<typeof adminClient>, channel: string, count: number): Promise<void> {

@@ -52,6 +52,15 @@ export interface RedisEventServiceOptions<T> {
    * @default 5000
    */
   subscribeTimeoutMs?: number;
+  /**
+   * How long the subscriber connection may stay silent before it is asked
+   * for a PING; when that gets no answer within the same time, the
+   * connection counts as dead (a hung server, a network that drops packets
+   * without closing): it is reopened and every subscription gets a
+   * `reconnect` gap. 0 turns the check off.
+   * @default 3000 (go-redis' PubSub health check interval)
+   */
+  heartbeatMs?: number;
 }
 
 /** An {@link EventService} over Redis pub/sub, with its counters. */
@@ -80,6 +89,14 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
   #publishTimeoutMs: number;
   #maxPendingWhileDown: number;
   #subscribeTimeoutMs: number;
+  #heartbeatMs: number;
+  /** Checks the subscriber connection's liveness while it exists. */
+  #heartbeat: NodeJS.Timeout | undefined;
+  /** Replies read on the subscriber connection (messages and PONGs), and their number at the last check. */
+  #heard = 0;
+  #heardAtCheck = 0;
+  /** A PING is out and unanswered. */
+  #pinging = false;
   #fanOut: FanOut<T>;
   #telemetry: Instrumentation;
   #eventType: ((event: T) => string | undefined) | undefined;
@@ -119,6 +136,7 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     this.#publishTimeoutMs = options.publishTimeoutMs ?? 1_000;
     this.#maxPendingWhileDown = options.maxPendingWhileDown ?? 10_000;
     this.#subscribeTimeoutMs = options.subscribeTimeoutMs ?? 5_000;
+    this.#heartbeatMs = options.heartbeatMs ?? 3_000;
     this.#eventType = options.eventType;
     this.#telemetry = new Instrumentation('redis', this.channel, options);
     this.#fanOut = new FanOut<T>(
@@ -224,6 +242,7 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     this.#waitingForAnswer.settleAll(new ServiceClosedError());
     this.#fanOut.endAll();
     this.#telemetry.close();
+    clearInterval(this.#heartbeat);
     const connections: (PublisherConnection | SubscriberConnection)[] = [this.#publisher];
     if (this.#subscriber) connections.push(this.#subscriber);
     await Promise.all(connections.map(shutDown));
@@ -359,10 +378,49 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     subscriber.on('close', this.#onSubscriberLost);
     subscriber.on('ready', this.#onSubscriberReady);
     this.#subscriber = subscriber;
+    if (this.#heartbeatMs > 0) {
+      this.#heartbeat = setInterval(this.#checkSubscriber, this.#heartbeatMs);
+      this.#heartbeat.unref(); // never what keeps a process alive
+    }
     return subscriber;
   }
 
+  /**
+   * Runs every `heartbeatMs`: a connection that read nothing since the last
+   * check is sent a PING; one that then still read nothing, PONG included,
+   * is dropped, which reopens it and reports the gap.
+   */
+  #checkSubscriber = (): void => {
+    const subscriber = this.#subscriber;
+    if (subscriber?.status !== 'ready') {
+      this.#pinging = false;
+      return;
+    }
+    if (this.#heard !== this.#heardAtCheck) {
+      this.#heardAtCheck = this.#heard;
+      return;
+    }
+    if (this.#pinging) {
+      this.#pinging = false;
+      this.#logger.warn(
+        { channel: this.channel, address: this.#address, silentMs: 2 * this.#heartbeatMs },
+        'Redis subscriber connection answered nothing, not even PING; reopening it',
+      );
+      subscriber.disconnect(true);
+      return;
+    }
+    this.#pinging = true;
+    subscriber.ping().then(
+      () => {
+        this.#pinging = false;
+        this.#heard++;
+      },
+      () => {}, // the connection failed: its close handler reports the gap
+    );
+  };
+
   #onMessage = (channel: string, text: string): void => {
+    this.#heard++;
     if (channel !== this.channel) return;
     const result = this.#codec.decode(text);
     if (result.ok) {
