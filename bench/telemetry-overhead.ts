@@ -6,11 +6,14 @@
  *
  *   npm run bench:telemetry
  *
- * A third row isolates the instrumentation calls themselves with no SDK:
- * their cost per publish, next to the cost of the whole publish.
+ * Below the table: the instrumentation calls themselves with no SDK (their
+ * cost per publish, next to the cost of the whole publish); a bare SDK span,
+ * the floor under "a span per publish"; and the publishing side alone, CPU
+ * and GC pauses per event, where most of the SDK's cost lands.
  */
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type MeterProvider as ApiMeterProvider, SpanKind, type TracerProvider } from '@opentelemetry/api';
@@ -210,6 +213,63 @@ async function publisherChild(url: string, channel: string, mode: string): Promi
   process.send?.('ready');
 }
 
+/** What publishing alone costs per event, in a fresh process: CPU (all threads) and main-thread GC pauses, µs. */
+interface PublisherCost {
+  cpu: number;
+  gc: number;
+}
+
+const PUBLISHER_EVENTS = 100_000;
+
+/**
+ * Child side of {@link publisherCost}: publishes windows of {@link BATCH},
+ * each closed by a confirmed publish so Redis answered all of it, with no
+ * subscriber, and reports CPU and GC pauses per event.
+ */
+async function publisherCostChild(url: string, mode: Mode): Promise<void> {
+  const sdk = sdkFor(mode);
+  const publisher = newIngestEventServiceRedis(undefined, sdk.tracerProvider, {
+    redisAddress: url,
+    redisChannel: `bench-telemetry-publisher-${Math.random()}`,
+    meterProvider: sdk.meterProvider,
+  });
+  const event = sipUpdated();
+  const publish = async (count: number): Promise<void> => {
+    for (let sent = 0; sent < count; sent += BATCH) {
+      for (let i = 1; i < BATCH; i++) publisher.publish(event);
+      await publisher.publishConfirmed(event);
+    }
+  };
+  await publish(20_000); // warm-up
+  let gcMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMs += entry.duration;
+  });
+  gc.observe({ entryTypes: ['gc'] });
+  const started = process.cpuUsage();
+  await publish(PUBLISHER_EVENTS);
+  const used = process.cpuUsage(started);
+  await nextMacrotask(); // GC entries are delivered asynchronously
+  for (const entry of gc.takeRecords()) gcMs += entry.duration;
+  gc.disconnect();
+  await publisher.close();
+  await sdk.shutdown();
+  const cost: PublisherCost = {
+    cpu: (used.user + used.system) / PUBLISHER_EVENTS,
+    gc: (gcMs * 1_000) / PUBLISHER_EVENTS,
+  };
+  process.send?.(cost, () => process.exit(0));
+}
+
+async function publisherCost(url: string, mode: Mode): Promise<PublisherCost> {
+  const child = fork(fileURLToPath(import.meta.url), ['--publisher-cost', url, mode], {
+    execArgv: ['--import', 'tsx'],
+  });
+  const [cost] = (await once(child, 'message')) as [PublisherCost];
+  await once(child, 'exit');
+  return cost;
+}
+
 function sipUpdated(): MonitorEvent {
   const fixture = canonicalFixtures().find((f) => f.file === 'sip_updated_event.full.json');
   const decoded = fixture ? ingestCodec.decode(fixture.text) : undefined;
@@ -274,6 +334,7 @@ async function main(): Promise<void> {
   };
   type Row = Record<Mode, number[]>;
   const [memoryRow, redisRow, redisTwoRow] = Object.values(results) as [Row, Row, Row];
+  const publishing: Record<Mode, PublisherCost[]> = { off: [], on: [], sampled: [] };
   try {
     // Alternate off/on within each round so drift on a shared machine hits both alike.
     for (let round = 0; round < ROUNDS; round++) {
@@ -283,6 +344,7 @@ async function main(): Promise<void> {
         redisRow[mode].push(await redisRun(redis.url, sdk, event, round));
         await sdk.shutdown();
         redisTwoRow[mode].push(await redisTwoProcessRun(redis.url, mode, round));
+        publishing[mode].push(await publisherCost(redis.url, mode));
       }
     }
   } finally {
@@ -314,6 +376,15 @@ async function main(): Promise<void> {
       `takes ${redisEventNs.toFixed(0)} ns with no SDK (same process), so a span per publish alone would cost ` +
       `${((spanNs / (redisEventNs + spanNs)) * 100).toFixed(1)}% of same-process throughput.`,
   );
+  const perEvent = (mode: Mode): string => {
+    const cpu = median(publishing[mode].map((cost) => cost.cpu));
+    const gc = median(publishing[mode].map((cost) => cost.gc));
+    return `${cpu.toFixed(1)} µs (GC pauses ${gc.toFixed(1)} µs)`;
+  };
+  console.log(
+    `Publishing alone (${PUBLISHER_EVENTS.toLocaleString('en-US')} events answered by Redis, fresh process), CPU per event: ` +
+      `no SDK ${perEvent('off')}, every trace sampled ${perEvent('on')}, 10% sampled ${perEvent('sampled')}.`,
+  );
   for (const [name, row] of [
     ['same process', redisRow],
     ['two processes', redisTwoRow],
@@ -332,6 +403,9 @@ async function main(): Promise<void> {
 if (process.argv[2] === '--publisher') {
   const [, , , url, channel, mode] = process.argv;
   await publisherChild(url as string, channel as string, mode as string);
+} else if (process.argv[2] === '--publisher-cost') {
+  const [, , , url, mode] = process.argv;
+  await publisherCostChild(url as string, mode as Mode);
 } else {
   await main();
 }
