@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import type { RedisEventService } from '../../src/backends/redis/redis-event-service.js';
 import { waitFor } from '../../src/conformance/harness.js';
 import type { Gap, Subscription } from '../../src/core/contract.js';
+import type { Logger } from '../../src/core/logger.js';
 import type { SeqEvent } from './seq-codec.js';
 
 /** Everything a background consumer saw: sequence numbers (probes excluded) and where gaps were reported. */
@@ -66,6 +67,19 @@ export async function eventually<T>(
 /** An admin connection for fault injection and inspection. */
 export function adminClient(url: string): Redis {
   return new Redis(url, { lazyConnect: false, maxRetriesPerRequest: null });
+}
+
+/** A logger that keeps its warnings' messages and drops everything else. */
+export function warningsLogger(): { logger: Logger; warnings: string[] } {
+  const warnings: string[] = [];
+  const ignore = (): void => {};
+  return { logger: { debug: ignore, info: ignore, error: ignore, warn: (_f, m) => warnings.push(m) }, warnings };
+}
+
+/** Ids of the connections Redis holds in subscriber mode. */
+export async function pubsubClientIds(admin: Redis): Promise<string[]> {
+  const list = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
+  return [...list.matchAll(/(?:^|\n)id=(\d+)/g)].map((match) => match[1] as string);
 }
 
 /** Connections Redis currently holds whose name starts with `tidings-`, by name. */

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
-import { adminClient, collect, eventually, strictlyIncreasing, waitForSeq } from '../../../test/support/redis-kit.js';
+import {
+  adminClient,
+  collect,
+  eventually,
+  strictlyIncreasing,
+  waitForSeq,
+  warningsLogger,
+} from '../../../test/support/redis-kit.js';
 import { type RedisServer, startRedisServer } from '../../../test/support/redis-server.js';
 import { type SeqEvent, seqCodec } from '../../../test/support/seq-codec.js';
 import { freshTopic, range, waitFor } from '../../conformance/harness.js';
@@ -17,13 +24,6 @@ async function scriptCalls(admin: Redis): Promise<number> {
   let calls = 0;
   for (const match of stats.matchAll(/^cmdstat_eval(?:sha)?:calls=(\d+)/gm)) calls += Number(match[1]);
   return calls;
-}
-
-/** A logger that keeps its warnings. */
-function warningsLogger(): { logger: Logger; warnings: string[] } {
-  const warnings: string[] = [];
-  const ignore = (): void => {};
-  return { logger: { debug: ignore, info: ignore, error: ignore, warn: (_f, m) => warnings.push(m) }, warnings };
 }
 
 describe('batched publishing', () => {
@@ -50,6 +50,15 @@ describe('batched publishing', () => {
   };
   /** The server as a user that may not run scripts. */
   const refusingUrl = (): string => urlAs('noscripts');
+  /** A publisher and a collecting subscriber on a fresh channel, once a probe went from one to the other. */
+  const connected = async (options: { bufferSize?: number; logger?: Logger } = {}) => {
+    const channel = freshTopic();
+    const publisher = service(channel, server.url, options.logger);
+    const sub = await service(channel).subscribe(options.bufferSize ? { bufferSize: options.bufferSize } : undefined);
+    const collected = collect(sub);
+    await publisher.publishConfirmed({ seq: -1 }); // connected, script loaded
+    return { publisher, collected };
+  };
   after(async () => {
     await Promise.all(open.map((s) => s.close()));
     admin.disconnect();
@@ -57,11 +66,7 @@ describe('batched publishing', () => {
   });
 
   it(`sends one tick's publishes as one script call per ${MAX_BATCH} events, in order`, async () => {
-    const channel = freshTopic();
-    const publisher = service(channel);
-    const sub = await service(channel).subscribe({ bufferSize: 10_000 });
-    const collected = collect(sub);
-    await publisher.publishConfirmed({ seq: -1 }); // connected, script loaded
+    const { publisher, collected } = await connected({ bufferSize: 10_000 });
     const before = await scriptCalls(admin);
     const total = 2 * MAX_BATCH + 100;
     for (const seq of range(0, total - 1)) publisher.publish({ seq });
@@ -74,11 +79,7 @@ describe('batched publishing', () => {
   });
 
   it('publishes what was queued before close', async () => {
-    const channel = freshTopic();
-    const publisher = service(channel);
-    const sub = await service(channel).subscribe();
-    const collected = collect(sub);
-    await publisher.publishConfirmed({ seq: -1 });
+    const { publisher, collected } = await connected();
     for (const seq of range(0, 10)) publisher.publish({ seq });
     await publisher.close();
     await waitForSeq(collected, 9);
@@ -86,11 +87,7 @@ describe('batched publishing', () => {
   });
 
   it('recovers when Redis forgets the script (SCRIPT FLUSH)', async () => {
-    const channel = freshTopic();
-    const publisher = service(channel);
-    const sub = await service(channel).subscribe();
-    const collected = collect(sub);
-    await publisher.publishConfirmed({ seq: -1 });
+    const { publisher, collected } = await connected();
     publisher.publish({ seq: 0 });
     await publisher.publishConfirmed({ seq: -1 });
     await admin.script('FLUSH');
@@ -101,12 +98,8 @@ describe('batched publishing', () => {
   });
 
   it('fails a batch Redis is too busy to run, and keeps using the script afterwards', async () => {
-    const channel = freshTopic();
     const { logger, warnings } = warningsLogger();
-    const publisher = service(channel, server.url, logger);
-    const sub = await service(channel).subscribe();
-    const collected = collect(sub);
-    await publisher.publishConfirmed({ seq: -1 });
+    const { publisher, collected } = await connected({ logger });
     const blocker = adminClient(server.url);
     await admin.config('SET', 'lua-time-limit', '10');
     try {

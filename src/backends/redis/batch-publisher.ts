@@ -71,6 +71,7 @@ export class BatchPublisher<M extends BatchMessage> {
   readonly #channel: string;
   readonly #answer: BatchAnswer<M>;
   readonly #options: BatchPublisherOptions;
+  readonly #answerTimeoutMs: number;
   #batch: M[] = [];
   #startedAt = 0;
   #scheduled = false;
@@ -90,6 +91,7 @@ export class BatchPublisher<M extends BatchMessage> {
     this.#channel = channel;
     this.#answer = answer;
     this.#options = options;
+    this.#answerTimeoutMs = options.answerTimeoutMs ?? Number.POSITIVE_INFINITY;
   }
 
   /** Queues a message for the batch of this turn of the event loop. */
@@ -201,8 +203,7 @@ export class BatchPublisher<M extends BatchMessage> {
   #track(batch: M[], startedAt: number, script: boolean): Flight<M> {
     const flight: Flight<M> = { batch, startedAt, sentAt: performance.now(), script, settled: false };
     this.#unanswered.add(flight);
-    const timeout = this.#options.answerTimeoutMs ?? Number.POSITIVE_INFINITY;
-    if (this.#watchdog === undefined && Number.isFinite(timeout)) this.#arm(timeout);
+    if (this.#watchdog === undefined && Number.isFinite(this.#answerTimeoutMs)) this.#arm(this.#answerTimeoutMs);
     return flight;
   }
 
@@ -225,8 +226,7 @@ export class BatchPublisher<M extends BatchMessage> {
     this.#watchdog = undefined;
     const oldest = this.#unanswered.values().next();
     if (oldest.done) return;
-    const timeout = this.#options.answerTimeoutMs ?? Number.POSITIVE_INFINITY;
-    const due = Math.max(oldest.value.sentAt, this.#lastAnswerAt) + timeout;
+    const due = Math.max(oldest.value.sentAt, this.#lastAnswerAt) + this.#answerTimeoutMs;
     const now = performance.now();
     if (now < due) {
       this.#arm(due - now);
@@ -234,7 +234,8 @@ export class BatchPublisher<M extends BatchMessage> {
     }
     let unanswered = 0;
     for (const flight of this.#unanswered) unanswered += flight.batch.length;
-    const error = this.#options.onNoAnswer?.(unanswered) ?? new Error(`Redis answered nothing for ${timeout} ms`);
+    const error =
+      this.#options.onNoAnswer?.(unanswered) ?? new Error(`Redis answered nothing for ${this.#answerTimeoutMs} ms`);
     this.failUnanswered(error);
   };
 }

@@ -8,10 +8,12 @@ import {
   adminClient,
   collect,
   eventually,
+  pubsubClientIds,
   strictlyIncreasing,
   waitForNoTidingsConnections,
   waitForReceivers,
   waitForSeq,
+  warningsLogger,
 } from '../../../test/support/redis-kit.js';
 import { type RedisServer, startRedisServer } from '../../../test/support/redis-server.js';
 import { type SeqEvent, seqCodec } from '../../../test/support/seq-codec.js';
@@ -227,14 +229,7 @@ describe('redis backend under faults', () => {
 
   it('notices a subscriber connection that went silent, reopens it and reports the gap', async () => {
     const server = await start();
-    const warnings: string[] = [];
-    const ignore = (): void => {};
-    const logger = {
-      debug: ignore,
-      info: ignore,
-      error: ignore,
-      warn: (_: object, message: string) => warnings.push(message),
-    };
+    const { logger, warnings } = warningsLogger();
     const p = await pair(server, { heartbeatMs: 100, logger });
     for (const seq of range(0, 100)) p.publisher.publish({ seq });
     await waitForSeq(p.collected, 99);
@@ -375,12 +370,6 @@ function waitForMessage(child: ChildProcess, kind: ChildReport['kind']): Promise
     child.on('message', onMessage);
     child.once('exit', (code) => reject(new Error(`child exited (${code}) before ${kind}`)));
   });
-}
-
-/** Ids of the connections Redis holds in subscriber mode. */
-async function pubsubClientIds(admin: ReturnType<typeof adminClient>): Promise<string[]> {
-  const list = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
-  return [...list.matchAll(/(?:^|\n)id=(\d+)/g)].map((match) => match[1] as string);
 }
 
 function waitForNumsub(admin: ReturnType<typeof adminClient>, channel: string, count: number): Promise<void> {
