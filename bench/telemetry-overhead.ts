@@ -177,12 +177,10 @@ async function redisRun(
   const started = performance.now();
   for (let sent = 0; sent < REDIS_EVENTS; ) {
     const end = sent + BATCH;
-    if (beside === undefined) for (; sent < end; sent++) publisher.publish(event);
-    else
-      for (; sent < end; sent++) {
-        beside();
-        publisher.publish(event);
-      }
+    for (; sent < end; sent++) {
+      beside?.();
+      publisher.publish(event);
+    }
     while (progress.n < sent - BATCH) await nextMacrotask();
   }
   await done;
