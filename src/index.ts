@@ -129,4 +129,5 @@ export {
   nopIngestEventService,
   nopStorageEventService,
 } from './monitor/services.js';
+export { traceContextOf } from './observability/event-trace.js';
 export type { TelemetryCounts, TelemetryOptions } from './observability/instrumentation.js';

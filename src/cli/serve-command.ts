@@ -40,6 +40,7 @@ interface ServeOptions {
   clientBuffer: number;
   logLevel: string;
   metrics?: boolean;
+  traceContext: boolean;
 }
 
 /** `tidings serve`: the monitor gateway and dashboard. */
@@ -103,6 +104,9 @@ export function serveCommand(): Command {
         'TIDINGS_METRICS',
       ),
     )
+    .addOption(
+      new Option('--no-trace-context', 'stream events without the trace context (traceparent) they were published in'),
+    )
     .addOption(logLevelOption('warn'))
     .addHelpText(
       'after',
@@ -161,6 +165,7 @@ async function serve(options: ServeOptions): Promise<void> {
     tokens,
     logger,
     metrics,
+    forwardTraceContext: options.traceContext,
     pingIntervalMs: options.pingInterval,
     maxStreamsPerToken: options.maxStreamsPerToken,
     clientBufferSize: options.clientBuffer,

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium } from 'playwright-core';
+import { testTelemetry } from '../../test/support/telemetry.js';
 import { newIngestEventServiceInMem, newStorageEventServiceInMem } from '../monitor/services.js';
 import { type DemoProducer, startDemoProducer } from './demo-producer.js';
 import type { Gateway } from './gateway.js';
@@ -19,8 +20,10 @@ describe('dashboard in Chromium', () => {
   let gateway: Gateway;
   let demo: DemoProducer;
   let url: string;
-  const ingest = newIngestEventServiceInMem();
-  const storage = newStorageEventServiceInMem();
+  // Traced, as an application with an SDK would be: the page names the trace of what it shows.
+  const telemetry = testTelemetry();
+  const ingest = newIngestEventServiceInMem({ tracerProvider: telemetry.tracerProvider });
+  const storage = newStorageEventServiceInMem({ tracerProvider: telemetry.tracerProvider });
 
   before(async () => {
     // Never skipped: a missing browser fails the test.
@@ -46,6 +49,7 @@ describe('dashboard in Chromium', () => {
     await browser?.close();
     await gateway?.close();
     await Promise.all([ingest.close(), storage.close()]);
+    await telemetry.shutdown();
   });
 
   it('shows SIPs appearing and changing status live, with AIPs and locations, and no credentials', async () => {
@@ -81,6 +85,12 @@ describe('dashboard in Chromium', () => {
     await row.click();
     await page.locator(`#sips-body tr.sip-row.selected[data-uuid="${uuid}"]`).waitFor({ timeout: 5000 });
     await page.locator('tr.details .tasks li').first().waitFor({ timeout: 5000 });
+    const shown = await page.locator('tr.details .trace').textContent({ timeout: 5000 });
+    const traceId = /^Last update in trace ([0-9a-f]{32})$/.exec(shown ?? '')?.[1];
+    assert.ok(
+      telemetry.spans.getFinishedSpans().some((span) => span.spanContext().traceId === traceId),
+      `the trace the page names (${shown}) is one a publish started`,
+    );
 
     const text = await page.content();
     for (const secret of DEMO_SECRETS) assert.ok(!text.includes(secret), `dashboard shows credential ${secret}`);

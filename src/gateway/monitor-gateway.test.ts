@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { openSse, until } from '../../test/support/sse-client.js';
-import { ingestCodec } from '../monitor/codec.js';
+import { testTelemetry } from '../../test/support/telemetry.js';
+import { ingestCodec, storageCodec } from '../monitor/codec.js';
 import { publishIngestEvent, publishStorageEvent } from '../monitor/publish-helpers.js';
 import { newIngestEventServiceInMem, newStorageEventServiceInMem } from '../monitor/services.js';
 import { createMonitorGateway } from './monitor-gateway.js';
@@ -98,6 +99,28 @@ describe('monitor gateway', () => {
     });
     assert.equal(first.value.value.item.created_at, created_at, 'date-times pass through unchanged');
     client.close();
+  });
+
+  it('sends each event with the trace context it was published in, in process too', async () => {
+    const telemetry = testTelemetry();
+    const storage = newStorageEventServiceInMem({ tracerProvider: telemetry.tracerProvider });
+    const gateway = createMonitorGateway({ storage, tokens: [{ token: TOKEN }], pingIntervalMs: 60_000 });
+    try {
+      const client = await openSse(`${await gateway.listen()}/storage/monitor`, auth);
+      await until(() => storage.liveSubscriptions === 1);
+      publishStorageEvent(storage, 'aip_status_updated_event', { uuid: randomUUID(), status: 'stored' });
+      await client.waitFor((m) => m.length >= 2);
+      const publish = telemetry.spans.getFinishedSpans()[0]?.spanContext();
+      assert.ok(publish, 'the publish made a span');
+      const message = JSON.parse(client.messages[1]?.data ?? '') as Record<string, unknown>;
+      assert.equal(message.traceparent, `00-${publish.traceId}-${publish.spanId}-01`);
+      assert.ok(storageCodec.decode(client.messages[1]?.data ?? '').ok, 'still a valid storage event');
+      client.close();
+    } finally {
+      await gateway.close();
+      await storage.close();
+      await telemetry.shutdown();
+    }
   });
 
   it('refuses to run without a token', () => {

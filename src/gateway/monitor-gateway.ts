@@ -2,6 +2,7 @@ import { ingestCodec } from '../monitor/codec.js';
 import { encodeRedactedStorageEvent } from '../monitor/redaction.js';
 import type { MonitorEvent, StorageMonitorEvent } from '../monitor/schemas.js';
 import type { IngestEventService, StorageEventService } from '../monitor/services.js';
+import { traceContextOf } from '../observability/event-trace.js';
 import { TokenAuthenticator, type TokenConfig } from './auth.js';
 import { createGatewayServer, type Gateway, type GatewayTuning, type StreamSource } from './gateway.js';
 
@@ -13,6 +14,14 @@ export interface MonitorGatewayOptions extends GatewayTuning {
   readonly storage?: StorageEventService;
   /** Accepted bearer tokens; at least one (the gateway never runs open). */
   readonly tokens: readonly TokenConfig[];
+  /**
+   * Whether each event goes out with the W3C trace context it was published
+   * in (top-level `traceparent`/`tracestate`, as on Redis), so a browser can
+   * name the trace of what it shows. Turn off to keep trace ids and vendor
+   * `tracestate` inside.
+   * @default true
+   */
+  readonly forwardTraceContext?: boolean;
 }
 
 /**
@@ -24,8 +33,9 @@ export interface MonitorGatewayOptions extends GatewayTuning {
  * Each client is one subscription with its own bounded buffer; a client that
  * cannot keep up is disconnected, one that leaves releases its subscription at
  * once, and one whose subscription missed events receives an `event: gap`
- * message. Storage events leave without location credentials. Each event is
- * encoded once, whatever the number of clients.
+ * message. Storage events leave without location credentials. Events keep the
+ * trace context they were published in (see `forwardTraceContext`). Each event
+ * is encoded once, whatever the number of clients.
  *
  * @example
  * ```ts
@@ -37,7 +47,7 @@ export interface MonitorGatewayOptions extends GatewayTuning {
  * @throws {TypeError} when no service or no token is given, or an option is invalid.
  */
 export function createMonitorGateway(options: MonitorGatewayOptions): Gateway {
-  const { ingest, storage, tokens, ...tuning } = options;
+  const { ingest, storage, tokens, forwardTraceContext = true, ...tuning } = options;
   if (ingest === undefined && storage === undefined) {
     throw new TypeError('options.ingest or options.storage must be given');
   }
@@ -45,10 +55,11 @@ export function createMonitorGateway(options: MonitorGatewayOptions): Gateway {
     throw new TypeError('options.tokens must hold at least one token');
   }
   const streams: { ingest?: StreamSource<object>; storage?: StreamSource<object> } = {};
+  const traceOf = forwardTraceContext ? traceContextOf : () => undefined;
   if (ingest !== undefined) {
     const source: StreamSource<MonitorEvent> = {
       service: ingest,
-      toWire: (event) => ingestCodec.encode(event),
+      toWire: (event) => ingestCodec.encode(event, traceOf(event)),
       ping: (message) => ingestCodec.encode({ type: 'ingest_ping_event', value: { message } }),
     };
     streams.ingest = source as unknown as StreamSource<object>;
@@ -56,7 +67,7 @@ export function createMonitorGateway(options: MonitorGatewayOptions): Gateway {
   if (storage !== undefined) {
     const source: StreamSource<StorageMonitorEvent> = {
       service: storage,
-      toWire: (event) => encodeRedactedStorageEvent(event),
+      toWire: (event) => encodeRedactedStorageEvent(event, traceOf(event)),
       ping: (message) => encodeRedactedStorageEvent({ type: 'storage_ping_event', value: { message } }),
     };
     streams.storage = source as unknown as StreamSource<object>;

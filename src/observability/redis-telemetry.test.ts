@@ -3,10 +3,13 @@ import { after, describe, it } from 'node:test';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../../test/support/redis-server.js';
+import { openSse } from '../../test/support/sse-client.js';
 import { testTelemetry } from '../../test/support/telemetry.js';
 import { freshTopic, range, take, waitFor } from '../conformance/harness.js';
+import { createMonitorGateway } from '../gateway/monitor-gateway.js';
 import { newIngestEventServiceRedis } from '../monitor/redis-services.js';
 import type { MonitorEvent } from '../monitor/schemas.js';
+import { traceContextOf } from './event-trace.js';
 
 const redis = await startRedisServer();
 
@@ -85,6 +88,47 @@ describe('telemetry across a real Redis', () => {
       raw.disconnect();
       await Promise.all([publisher.close(), subscriber.close()]);
       await Promise.all([producerSide.shutdown(), consumerSide.shutdown()]);
+    }
+  });
+
+  it('carries the trace context of the publish on to the browser through the gateway', async () => {
+    const producerSide = testTelemetry();
+    const channel = freshTopic();
+    const config = { redisAddress: redis.url, redisChannel: channel };
+    const publisher = newIngestEventServiceRedis(undefined, producerSide.tracerProvider, config);
+    const subscriber = newIngestEventServiceRedis(undefined, undefined, config); // the gateway's side has no SDK
+    const tokens = [{ token: 'trace-test-token' }];
+    const forwarding = createMonitorGateway({ ingest: subscriber, tokens, pingIntervalMs: 60_000 });
+    const withholding = createMonitorGateway({
+      ingest: subscriber,
+      tokens,
+      pingIntervalMs: 60_000,
+      forwardTraceContext: false,
+    });
+    const auth = { authorization: 'Bearer trace-test-token' };
+    try {
+      const sub = await subscriber.subscribe();
+      const browser = await openSse(`${await forwarding.listen()}/ingest/monitor`, auth);
+      const untraced = await openSse(`${await withholding.listen()}/ingest/monitor`, auth);
+      await waitFor('both browsers subscribed', () => subscriber.liveSubscriptions === 3);
+      await publisher.publishConfirmed(ping('to the browser'));
+      const event = (await sub.next()).value as MonitorEvent;
+      await browser.waitFor((messages) => messages.length === 2);
+      await untraced.waitFor((messages) => messages.length === 2);
+
+      await waitFor('producer span ended', () => producerSide.spans.getFinishedSpans().length === 1);
+      const producer = producerSide.spans.getFinishedSpans()[0]?.spanContext();
+      const traceparent = `00-${producer?.traceId}-${producer?.spanId}-01`;
+      assert.deepEqual(traceContextOf(event), { traceparent }, 'the subscriber can read what the message carried');
+      const wire = '{"value":{"type":"ingest_ping_event","value":{"message":"to the browser"}}';
+      assert.equal(browser.messages[1]?.data, `${wire},"traceparent":"${traceparent}"}`);
+      assert.equal(untraced.messages[1]?.data, `${wire}}`, 'forwardTraceContext: false sends the bare event');
+      browser.close();
+      untraced.close();
+    } finally {
+      await Promise.all([forwarding.close(), withholding.close()]);
+      await Promise.all([publisher.close(), subscriber.close()]);
+      await producerSide.shutdown();
     }
   });
 

@@ -5,6 +5,7 @@ import { FanOut } from '../../core/fan-out.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { resolveSubscribeOptions } from '../../core/subscription.js';
 import { ConnectionError, PublishError, ServiceClosedError, TidingsError } from '../../errors.js';
+import { rememberTrace } from '../../observability/event-trace.js';
 import { Instrumentation, type TelemetryCounts } from '../../observability/instrumentation.js';
 import { BatchPublisher } from './batch-publisher.js';
 import { parseRedisAddress, redact } from './redis-address.js';
@@ -425,6 +426,7 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     const result = this.#codec.decode(text);
     if (result.ok) {
       const { event } = result;
+      rememberTrace(event, result.trace);
       this.#telemetry.received(result.trace, this.#eventType?.(event), text.length, () => this.#fanOut.deliver(event));
       return;
     }

@@ -171,6 +171,8 @@ const state = {
   aips: new Map(),
   aipWorkflows: new Map(),
   locations: new Map(),
+  /** SIP uuid → trace id of the last event about it that carried a trace context. */
+  sipTraces: new Map(),
   activity: [],
   selected: null,
 };
@@ -290,8 +292,20 @@ function onMessage(stream, message) {
   const handler = event && handlers[event.type];
   if (handler && event.value) {
     handler(event.value);
+    noteTrace(event.value, wire.traceparent);
     scheduleRender();
   }
+}
+
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** Remembers which trace the last update of a SIP came in, so an operator can look it up. */
+function noteTrace(value, traceparent) {
+  const traceId = typeof traceparent === 'string' ? TRACEPARENT.exec(traceparent)?.[1] : undefined;
+  if (traceId === undefined) return;
+  const workflow = value.item?.workflow_uuid ? state.workflows.get(value.item.workflow_uuid) : undefined;
+  const sipUuid = value.item?.sip_uuid ?? workflow?.sip_uuid ?? value.uuid;
+  if (state.sips.has(sipUuid)) state.sipTraces.set(sipUuid, traceId);
 }
 
 // ---------------------------------------------------------------- rendering
@@ -401,6 +415,8 @@ function detailsRow(sip) {
     cell.append(box);
   }
   if (sip.aip_uuid) cell.append(el('p', { className: 'sub', text: `AIP ${sip.aip_uuid}` }));
+  const traceId = state.sipTraces.get(sip.uuid);
+  if (traceId) cell.append(el('p', { className: 'sub mono trace', text: `Last update in trace ${traceId}` }));
   return el('tr', { className: 'details' }, cell);
 }
 
@@ -459,8 +475,10 @@ function renderSips() {
     if (state.selected === sip.uuid) wanted.push(detailsRow(sip));
   }
   for (const [uuid, entry] of sipRows) {
-    if (!seen.has(uuid)) sipRows.delete(uuid);
-    if (!seen.has(uuid)) entry.row.remove();
+    if (seen.has(uuid)) continue;
+    sipRows.delete(uuid);
+    state.sipTraces.delete(uuid);
+    entry.row.remove();
   }
   // Move only what is out of place: untouched rows are never detached.
   let cursor = body.firstChild;

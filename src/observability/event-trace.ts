@@ -1,0 +1,34 @@
+import type { TraceCarrier } from '../core/codec.js';
+
+/**
+ * The trace context each event arrived with, keyed by the event object so it
+ * goes away with the event. A side table rather than a field on the event:
+ * subscribers get the event exactly as its type says.
+ */
+const carriers = new WeakMap<object, TraceCarrier>();
+
+/** Notes the trace context `event` travels with (objects only: a primitive cannot be told apart from its copies). */
+export function rememberTrace(event: unknown, carrier: TraceCarrier | undefined): void {
+  if (carrier !== undefined && typeof event === 'object' && event !== null) carriers.set(event, carrier);
+}
+
+/**
+ * The W3C trace context (`traceparent`, `tracestate`) an event a subscription
+ * yielded travelled with: the context of the span that published it, read
+ * from the Redis message or, in process, taken from the publish. `undefined`
+ * when there was none (no SDK at the publisher, or a message without one).
+ *
+ * Lets a consumer carry the trace one hop further; the monitor gateway adds
+ * it to the events it streams, so a browser can name the trace of what it
+ * shows.
+ *
+ * @example
+ * ```ts
+ * for await (const event of subscription) {
+ *   const text = ingestCodec.encode(event, traceContextOf(event)); // the wire JSON, trace included
+ * }
+ * ```
+ */
+export function traceContextOf(event: object): TraceCarrier | undefined {
+  return carriers.get(event);
+}
