@@ -2,7 +2,7 @@ import { ingestCodec } from '../monitor/codec.js';
 import { encodeRedactedStorageEvent } from '../monitor/redaction.js';
 import type { MonitorEvent, StorageMonitorEvent } from '../monitor/schemas.js';
 import type { IngestEventService, StorageEventService } from '../monitor/services.js';
-import { traceContextOf } from '../observability/event-trace.js';
+import { keepTraceContexts, traceContextOf } from '../observability/event-trace.js';
 import { TokenAuthenticator, type TokenConfig } from './auth.js';
 import { createGatewayServer, type Gateway, type GatewayTuning, type StreamSource } from './gateway.js';
 
@@ -55,6 +55,7 @@ export function createMonitorGateway(options: MonitorGatewayOptions): Gateway {
     throw new TypeError('options.tokens must hold at least one token');
   }
   const streams: { ingest?: StreamSource<object>; storage?: StreamSource<object> } = {};
+  if (forwardTraceContext) keepTraceContexts();
   const traceOf = forwardTraceContext ? traceContextOf : () => undefined;
   if (ingest !== undefined) {
     const source: StreamSource<MonitorEvent> = {

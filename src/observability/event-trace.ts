@@ -7,9 +7,26 @@ import type { TraceCarrier } from '../core/codec.js';
  */
 const carriers = new WeakMap<object, TraceCarrier>();
 
+/**
+ * Off until something in the process asks: a WeakMap entry per traced
+ * message costs the consumer about a tenth of its per-message CPU (mostly
+ * in GC), which a process that never reads them should not pay.
+ */
+let keeping = false;
+
+/** Starts keeping the trace context of every event from now on (the gateway calls it when it forwards them). */
+export function keepTraceContexts(): void {
+  keeping = true;
+}
+
+/** Whether trace contexts are being kept: lets a publisher skip building one nobody will read. */
+export function keepingTraceContexts(): boolean {
+  return keeping;
+}
+
 /** Notes the trace context `event` travels with (objects only: a primitive cannot be told apart from its copies). */
 export function rememberTrace(event: unknown, carrier: TraceCarrier | undefined): void {
-  if (carrier !== undefined && typeof event === 'object' && event !== null) carriers.set(event, carrier);
+  if (keeping && carrier !== undefined && typeof event === 'object' && event !== null) carriers.set(event, carrier);
 }
 
 /**
@@ -20,7 +37,9 @@ export function rememberTrace(event: unknown, carrier: TraceCarrier | undefined)
  *
  * Lets a consumer carry the trace one hop further; the monitor gateway adds
  * it to the events it streams, so a browser can name the trace of what it
- * shows.
+ * shows. Tidings keeps these contexts only once something asked: from the
+ * first call of this function in the process, or from the creation of a
+ * monitor gateway that forwards them. Events received before that have none.
  *
  * @example
  * ```ts
@@ -30,5 +49,6 @@ export function rememberTrace(event: unknown, carrier: TraceCarrier | undefined)
  * ```
  */
 export function traceContextOf(event: object): TraceCarrier | undefined {
+  keeping = true;
   return carriers.get(event);
 }

@@ -2,7 +2,7 @@ import type { EventService, SubscribeOptions, Subscription } from '../../core/co
 import { FanOut } from '../../core/fan-out.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
 import { ServiceClosedError } from '../../errors.js';
-import { rememberTrace } from '../../observability/event-trace.js';
+import { keepingTraceContexts, rememberTrace } from '../../observability/event-trace.js';
 import { Instrumentation, type TelemetryOptions } from '../../observability/instrumentation.js';
 
 /** Options of {@link createInMemoryEventService}. */
@@ -54,7 +54,8 @@ class InMemoryEventService<T> implements EventService<T> {
 
   #deliver(event: T): number {
     const span = this.#telemetry.startPublish(this.#eventType?.(event));
-    rememberTrace(event, this.#telemetry.carrierOf(span)); // what a message over Redis would carry
+    // What a message over Redis would carry.
+    if (keepingTraceContexts()) rememberTrace(event, this.#telemetry.carrierOf(span));
     const taken = this.#fanOut.deliver(event);
     this.#telemetry.delivered(taken);
     this.#telemetry.endPublish(span);
