@@ -9,8 +9,8 @@ const carriers = new WeakMap<object, TraceCarrier>();
 
 /**
  * Off until something in the process asks: a WeakMap entry per traced
- * message cost a consumer 1-2 µs of its 13-15 µs per message (mostly
- * in GC), which a process that never reads them should not pay.
+ * message cost a consumer 1-2 µs of its 13-15 µs per message, which a
+ * process that never reads them should not pay.
  */
 let keeping = false;
 
