@@ -48,7 +48,6 @@ interface Flight<M> {
   readonly sentAt: number;
   /** Counted in `#scriptsInFlight`. */
   readonly script: boolean;
-  settled: boolean;
 }
 
 /**
@@ -124,11 +123,8 @@ export class BatchPublisher<M extends BatchMessage> {
   failUnanswered(error: Error): void {
     if (this.#unanswered.size === 0) return;
     const flights = [...this.#unanswered];
-    this.#unanswered.clear();
-    for (const flight of flights) {
-      flight.settled = true;
-      if (flight.script) this.#scriptsInFlight--;
-    }
+    this.#unanswered.clear(); // settled: answers that still come are ignored
+    for (const flight of flights) if (flight.script) this.#scriptsInFlight--;
     for (const flight of flights) this.#answer(flight.batch, error, flight.startedAt);
     this.#releaseHeld();
   }
@@ -201,17 +197,15 @@ export class BatchPublisher<M extends BatchMessage> {
   }
 
   #track(batch: M[], startedAt: number, script: boolean): Flight<M> {
-    const flight: Flight<M> = { batch, startedAt, sentAt: performance.now(), script, settled: false };
+    const flight: Flight<M> = { batch, startedAt, sentAt: performance.now(), script };
     this.#unanswered.add(flight);
     if (this.#watchdog === undefined && Number.isFinite(this.#answerTimeoutMs)) this.#arm(this.#answerTimeoutMs);
     return flight;
   }
 
-  /** Marks an answered flight settled; false when it already was (failed as unanswered). */
+  /** Settles an answered flight; false when it already was (failed as unanswered). */
   #settle(flight: Flight<M>): boolean {
-    if (flight.settled) return false;
-    flight.settled = true;
-    this.#unanswered.delete(flight);
+    if (!this.#unanswered.delete(flight)) return false;
     this.#lastAnswerAt = performance.now();
     return true;
   }
