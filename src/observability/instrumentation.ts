@@ -26,6 +26,17 @@ export interface TelemetryOptions {
   tracerProvider?: TracerProvider | undefined;
   /** @default the global meter provider (`metrics.getMeterProvider()`) */
   meterProvider?: MeterProvider | undefined;
+  /**
+   * Gives every publish a PRODUCER span of its own, also a publish made
+   * outside any trace. By default only a publish made inside an active span
+   * gets its own span (a child of that span); publishes made outside any
+   * trace in one turn of the event loop share one `publish` span, whose
+   * context each of their messages carries: the OpenTelemetry messaging
+   * conventions' batch "send" span without per-message "create" spans. A span
+   * per event costs an SDK span per event (see `npm run bench:telemetry`).
+   * @default false
+   */
+  spanPerPublish?: boolean | undefined;
 }
 
 const SCOPE = 'tidings';
@@ -51,6 +62,38 @@ export interface TelemetryCounts {
   invalid: Record<DecodeFailure, number>;
   /** Times the subscriber connection came back after a loss. */
   reconnects: number;
+}
+
+/**
+ * The trace of one publish, from {@link Instrumentation.startPublish} to
+ * {@link Instrumentation.endPublish}: a span of its own, or the span the
+ * untraced publishes of one turn share.
+ */
+export type PublishTrace = Span | TurnPublish;
+
+/**
+ * The PRODUCER span the publishes made outside any trace in one turn of the
+ * event loop share, and what it needs to end: it ends once the turn is over
+ * and the last of them was answered.
+ */
+class TurnPublish {
+  /** Publishes that joined and are not answered yet. */
+  pending = 0;
+  messages = 0;
+  /** The first message's text: its body size is recorded if it stays the only one. */
+  firstText: string | undefined;
+  /** The event type all its messages share; `null` once they differ. */
+  eventType: string | undefined | null;
+  /** Publishes made later in the same turn still join. */
+  open = true;
+
+  constructor(
+    readonly span: Span,
+    readonly carrier: TraceCarrier | undefined,
+    eventType: string | undefined,
+  ) {
+    this.eventType = eventType;
+  }
 }
 
 /**
@@ -94,6 +137,11 @@ export class Instrumentation {
   /** Publish failures by `error.type`, for the sent-messages metric. */
   readonly #failuresByType = new Map<string, number>();
   #live = 0;
+  readonly #spanPerPublish: boolean;
+  /** The span this turn's untraced publishes share, while the turn lasts. */
+  #turn: TurnPublish | undefined;
+  /** The traceparent the open receive span linked last: a turn's messages share one, linked once. */
+  #lastLinked: string | undefined;
 
   /**
    * @param system `messaging.system`: `redis`, or `tidings.memory` in process.
@@ -103,6 +151,7 @@ export class Instrumentation {
     this.#tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE, SCOPE_VERSION);
     const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE, SCOPE_VERSION);
     this.#meter = meter;
+    this.#spanPerPublish = options.spanPerPublish ?? false;
     const base: Attributes = { 'messaging.system': system, 'messaging.destination.name': destination };
     this.#publishName = `publish ${destination}`;
     this.#receiveName = `receive ${destination}`;
@@ -170,22 +219,44 @@ export class Instrumentation {
     this.#meter.removeBatchObservableCallback(this.#observe, this.#observables);
   }
 
-  /** Starts the PRODUCER span of one publish. */
-  startPublish(eventType: string | undefined): Span {
-    return this.#tracer.startSpan(this.#publishName, {
-      kind: SpanKind.PRODUCER,
-      attributes: withEventType(this.#publishAttributes, this.#publishAttributesByType, eventType),
-    });
+  /**
+   * Starts tracing one publish: a PRODUCER span of its own inside an active
+   * span (or with `spanPerPublish`), else the span this turn's untraced
+   * publishes share. Hand the result to {@link endPublish} exactly once.
+   */
+  startPublish(eventType: string | undefined): PublishTrace {
+    if (this.#spanPerPublish || trace.getSpan(context.active()) !== undefined) {
+      return this.#tracer.startSpan(this.#publishName, {
+        kind: SpanKind.PRODUCER,
+        attributes: withEventType(this.#publishAttributes, this.#publishAttributesByType, eventType),
+      });
+    }
+    let turn = this.#turn;
+    if (turn === undefined) {
+      const span = this.#tracer.startSpan(this.#publishName, {
+        kind: SpanKind.PRODUCER,
+        attributes: this.#publishAttributes,
+      });
+      turn = new TurnPublish(span, toCarrier(span.spanContext()), eventType);
+      this.#turn = turn;
+      queueMicrotask(this.#closeTurn);
+    } else if (turn.eventType !== eventType) {
+      turn.eventType = null;
+    }
+    turn.pending++;
+    turn.messages++;
+    return turn;
   }
 
   /** The trace context to send along with a publish, if there is a trace. */
-  carrierOf(span: Span): TraceCarrier | undefined {
-    return toCarrier(span.spanContext());
+  carrierOf(publish: PublishTrace): TraceCarrier | undefined {
+    return publish instanceof TurnPublish ? publish.carrier : toCarrier(publish.spanContext());
   }
 
-  /** Records a body size on a recording span (computed only then: it costs). */
-  setBodySize(span: Span, text: string): void {
-    if (span.isRecording()) span.setAttribute('messaging.message.body.size', Buffer.byteLength(text));
+  /** Records the body size of a published message (computed only for a span that records it: it costs). */
+  setBodySize(publish: PublishTrace, text: string): void {
+    if (publish instanceof TurnPublish) publish.firstText ??= text;
+    else if (publish.isRecording()) publish.setAttribute('messaging.message.body.size', Buffer.byteLength(text));
   }
 
   /**
@@ -198,19 +269,44 @@ export class Instrumentation {
     this.#duration.record((performance.now() - startedAt) / 1000, this.#publishAttributes);
   }
 
-  /** Ends a publish: counts it, and marks the span failed on `error`. */
-  endPublish(span: Span, error?: unknown): void {
+  /** Ends a publish: counts it, and records `error` on its span. */
+  endPublish(publish: PublishTrace, error?: unknown): void {
+    const shared = publish instanceof TurnPublish;
     if (error === undefined) {
       this.counts.published++;
     } else {
       this.counts.publishFailed++;
       const errorType = error instanceof Error ? error.name : 'unknown';
       this.#failuresByType.set(errorType, (this.#failuresByType.get(errorType) ?? 0) + 1);
+      const span = shared ? publish.span : publish;
       if (span.isRecording()) {
         span.recordException(error instanceof Error ? error : String(error));
         span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
         span.setAttribute('error.type', errorType);
       }
+    }
+    if (!shared) publish.end();
+    else if (--publish.pending === 0 && !publish.open) this.#endTurn(publish);
+  }
+
+  /** The turn is over: no more publishes join its span, which ends once they are all answered. */
+  #closeTurn = (): void => {
+    const turn = this.#turn;
+    if (turn === undefined) return;
+    this.#turn = undefined;
+    turn.open = false;
+    if (turn.pending === 0) this.#endTurn(turn);
+  };
+
+  #endTurn(turn: TurnPublish): void {
+    const { span } = turn;
+    if (span.isRecording()) {
+      // Per-message attributes only when the span stands for one message, as the conventions ask.
+      if (turn.messages > 1) span.setAttribute('messaging.batch.message_count', turn.messages);
+      else if (turn.firstText !== undefined) {
+        span.setAttribute('messaging.message.body.size', Buffer.byteLength(turn.firstText));
+      }
+      if (typeof turn.eventType === 'string') span.setAttribute('tidings.event.type', turn.eventType);
     }
     span.end();
   }
@@ -223,9 +319,10 @@ export class Instrumentation {
    * the messages one socket read yields are handled in one synchronous burst,
    * and a span each would cost more than the delivery at tens of thousands of
    * events per second. The span links the producer span of every message in
-   * it (a new span every 100 messages, within the SDK's link limit), and takes
-   * the first one's as parent, so at ordinary rates (one message per read)
-   * publish and delivery are parent and child in one trace.
+   * it, each once (messages published in one turn share one), starting a new
+   * span every 100 messages to stay within the SDK's link limit; it takes the
+   * first one's as parent, so at ordinary rates (one message per read) publish
+   * and delivery are parent and child in one trace.
    */
   received(carrier: TraceCarrier | undefined, eventType: string | undefined, bodySize: number, deliver: () => number) {
     let span = this.#receiving;
@@ -246,14 +343,18 @@ export class Instrumentation {
         parent,
       );
       this.#receiving = span;
+      this.#lastLinked = remote ? carrier?.traceparent : undefined;
       this.#burst = { messages: 0, bytes: 0, delivered: 0, eventType };
       queueMicrotask(() => {
         if (this.#receiving === span) this.#endReceive();
       });
-    } else if (carrier !== undefined && span.isRecording()) {
+    } else if (carrier?.traceparent !== undefined && carrier.traceparent !== this.#lastLinked && span.isRecording()) {
       // Parsed only for a span that records: unsampled traces pay nothing per message.
       const remote = fromCarrier(carrier);
-      if (remote !== undefined) span.addLink({ context: remote });
+      if (remote !== undefined) {
+        span.addLink({ context: remote });
+        this.#lastLinked = carrier.traceparent;
+      }
     }
     const delivered = deliver();
     this.counts.received++;

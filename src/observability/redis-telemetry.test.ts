@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { after, before, describe, it } from 'node:test';
+import { context, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../../test/support/redis-server.js';
 import { openSse } from '../../test/support/sse-client.js';
@@ -132,43 +133,108 @@ describe('telemetry across a real Redis', () => {
     }
   });
 
-  it('links every message of a burst from the receive span of the read it came in', async () => {
+  it('sends a burst under one publish span, and links it once from each receive span', async () => {
     const producerSide = testTelemetry();
     const consumerSide = testTelemetry();
     const channel = freshTopic();
     const config = { redisAddress: redis.url, redisChannel: channel };
     const publisher = newIngestEventServiceRedis(undefined, producerSide.tracerProvider, config);
     const subscriber = newIngestEventServiceRedis(undefined, consumerSide.tracerProvider, config);
+    const raw = new Redis(redis.url);
+    const wire: string[] = [];
+    raw.on('message', (_c: string, text: string) => wire.push(text));
+    await raw.subscribe(channel);
     try {
       const sub = await subscriber.subscribe({ bufferSize: 1_000 });
       await publisher.publishConfirmed(ping('connect'));
       await take(sub, 1);
+      await waitFor(
+        'connect seen everywhere',
+        () => consumerSide.spans.getFinishedSpans().length === 1 && wire.length === 1,
+      );
       producerSide.spans.reset();
       consumerSide.spans.reset();
-      for (const i of range(0, 200)) publisher.publish(ping(`burst ${i}`)); // one pipelined write
+      wire.length = 0;
+      for (const i of range(0, 200)) publisher.publish(ping(`burst ${i}`)); // one turn, outside any trace
       await take(sub, 200);
-      // Producer spans end when Redis acknowledges, which may come after delivery.
+      // The producer span ends when Redis acknowledged the last message, which may come after delivery.
       await waitFor(
         'producer and receive spans ended',
         () =>
-          producerSide.spans.getFinishedSpans().length === 200 &&
-          consumerSide.spans.getFinishedSpans().reduce((n, span) => n + span.links.length, 0) === 200,
+          producerSide.spans.getFinishedSpans().length === 1 &&
+          consumerSide.spans
+            .getFinishedSpans()
+            .reduce((n, span) => n + Number(span.attributes['messaging.batch.message_count'] ?? 1), 0) === 200,
       );
-      const producers = new Set(producerSide.spans.getFinishedSpans().map((span) => span.spanContext().spanId));
+      const [producer] = producerSide.spans.getFinishedSpans();
+      assert.equal(producer?.attributes['messaging.batch.message_count'], 200);
+      assert.equal(producer?.attributes['tidings.event.type'], 'ingest_ping_event');
+      const traceparent = `00-${producer?.spanContext().traceId}-${producer?.spanContext().spanId}-01`;
+      await waitFor('raw subscriber saw the burst', () => wire.length === 200);
+      assert.ok(
+        wire.every((text) => (JSON.parse(text) as { traceparent?: string }).traceparent === traceparent),
+        'every message carries the publish span',
+      );
       const receives = consumerSide.spans.getFinishedSpans();
-      const linked = receives.flatMap((span) => span.links.map((link) => link.context.spanId));
-      assert.equal(producers.size, 200);
-      assert.deepEqual(new Set(linked), producers, 'every producer span linked exactly once');
       assert.ok(receives.length < 200, `fewer receive spans than messages (${receives.length})`);
-      const counted = receives.reduce(
-        (n, span) => n + Number(span.attributes['messaging.batch.message_count'] ?? 1),
-        0,
-      );
-      assert.equal(counted, 200);
+      for (const receive of receives) {
+        assert.deepEqual(
+          receive.links.map((link) => link.context.spanId),
+          [producer?.spanContext().spanId],
+          'each receive span links the publish span once',
+        );
+        assert.equal(receive.spanContext().traceId, producer?.spanContext().traceId, 'in its trace');
+      }
     } finally {
+      raw.disconnect();
       await Promise.all([publisher.close(), subscriber.close()]);
       await Promise.all([producerSide.shutdown(), consumerSide.shutdown()]);
     }
+  });
+
+  describe('publishing inside a traced operation', () => {
+    const manager = new AsyncLocalStorageContextManager();
+    before(() => context.setGlobalContextManager(manager.enable()));
+    after(() => context.disable());
+
+    it('gives each publish its own span under the operation, and links each from the receive side', async () => {
+      const producerSide = testTelemetry();
+      const consumerSide = testTelemetry();
+      const channel = freshTopic();
+      const config = { redisAddress: redis.url, redisChannel: channel };
+      const publisher = newIngestEventServiceRedis(undefined, producerSide.tracerProvider, config);
+      const subscriber = newIngestEventServiceRedis(undefined, consumerSide.tracerProvider, config);
+      try {
+        const sub = await subscriber.subscribe({ bufferSize: 100 });
+        await publisher.publishConfirmed(ping('connect'));
+        await take(sub, 1);
+        await waitFor('connect spans ended', () => consumerSide.spans.getFinishedSpans().length === 1);
+        producerSide.spans.reset();
+        consumerSide.spans.reset();
+        const workflow = producerSide.tracerProvider.getTracer('app').startActiveSpan('workflow', (span) => {
+          for (const i of range(0, 3)) publisher.publish(ping(`step ${i}`));
+          span.end();
+          return span.spanContext();
+        });
+        await take(sub, 3);
+        const publishes = () => producerSide.spans.getFinishedSpans().filter((span) => span.name !== 'workflow');
+        const links = () => consumerSide.spans.getFinishedSpans().flatMap((span) => span.links);
+        await waitFor('spans ended', () => publishes().length === 3 && links().length === 3);
+        for (const span of publishes()) {
+          assert.equal(span.parentSpanContext?.spanId, workflow.spanId, 'a child of the operation');
+          assert.equal(span.attributes['messaging.batch.message_count'], undefined);
+          assert.equal(typeof span.attributes['messaging.message.body.size'], 'number');
+        }
+        assert.deepEqual(
+          new Set(links().map((link) => link.context.spanId)),
+          new Set(publishes().map((span) => span.spanContext().spanId)),
+          'the receive side links every publish span',
+        );
+      } finally {
+        await Promise.all([publisher.close(), subscriber.close()]);
+        await Promise.all([producerSide.shutdown(), consumerSide.shutdown()]);
+      }
+    });
   });
 
   it('records a failed publish on its span', async () => {

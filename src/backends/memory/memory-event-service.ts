@@ -53,12 +53,12 @@ class InMemoryEventService<T> implements EventService<T> {
   }
 
   #deliver(event: T): number {
-    const span = this.#telemetry.startPublish(this.#eventType?.(event));
+    const trace = this.#telemetry.startPublish(this.#eventType?.(event));
     // What a message over Redis would carry.
-    if (keepingTraceContexts()) rememberTrace(event, this.#telemetry.carrierOf(span));
+    if (keepingTraceContexts()) rememberTrace(event, this.#telemetry.carrierOf(trace));
     const taken = this.#fanOut.deliver(event);
     this.#telemetry.delivered(taken);
-    this.#telemetry.endPublish(span);
+    this.#telemetry.endPublish(trace);
     return taken;
   }
 

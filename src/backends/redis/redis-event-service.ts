@@ -1,4 +1,3 @@
-import type { MeterProvider, Span, TracerProvider } from '@opentelemetry/api';
 import type { Codec } from '../../core/codec.js';
 import type { EventService, SubscribeOptions, Subscription } from '../../core/contract.js';
 import { FanOut } from '../../core/fan-out.js';
@@ -6,7 +5,12 @@ import { type Logger, silentLogger } from '../../core/logger.js';
 import { resolveSubscribeOptions } from '../../core/subscription.js';
 import { ConnectionError, PublishError, ServiceClosedError, TidingsError } from '../../errors.js';
 import { rememberTrace } from '../../observability/event-trace.js';
-import { Instrumentation, type TelemetryCounts } from '../../observability/instrumentation.js';
+import {
+  Instrumentation,
+  type PublishTrace,
+  type TelemetryCounts,
+  type TelemetryOptions,
+} from '../../observability/instrumentation.js';
 import { BatchPublisher } from './batch-publisher.js';
 import { parseRedisAddress, redact } from './redis-address.js';
 import {
@@ -18,7 +22,7 @@ import {
 import { WaitList } from './wait-list.js';
 
 /** Options of {@link createRedisEventService}. */
-export interface RedisEventServiceOptions<T> {
+export interface RedisEventServiceOptions<T> extends TelemetryOptions {
   /** `redis://[user[:password]@]host[:port][/db]`, or `rediss://` for TLS. */
   redisAddress: string;
   /** The pub/sub channel; every service on it sees every event. */
@@ -27,10 +31,6 @@ export interface RedisEventServiceOptions<T> {
   codec: Codec<T>;
   /** @default a logger that logs nothing */
   logger?: Logger | undefined;
-  /** Where publish and delivery spans go. @default the global tracer provider */
-  tracerProvider?: TracerProvider | undefined;
-  /** Where the service's counters go. @default the global meter provider */
-  meterProvider?: MeterProvider | undefined;
   /** Names an event's type, for span attributes and logs. */
   eventType?: ((event: T) => string | undefined) | undefined;
   /**
@@ -74,9 +74,9 @@ export interface RedisEventService<T> extends EventService<T> {
 
 const FAILURE_LOG_INTERVAL_MS = 1_000;
 
-/** A publish under way: its span, its message, and for `publishConfirmed` who waits for the answer. */
+/** A publish under way: its trace, its message, and for `publishConfirmed` who waits for the answer. */
 interface Outgoing {
-  readonly span: Span;
+  readonly trace: PublishTrace;
   readonly text: string;
   readonly confirm?: { resolve(receivers: number): void; reject(error: unknown): void } | undefined;
 }
@@ -255,13 +255,13 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
    * `confirm` when given) and returns nothing.
    */
   #begin(event: T, confirm?: Outgoing['confirm']): Outgoing | undefined {
-    const span = this.#telemetry.startPublish(this.#eventType?.(event));
+    const trace = this.#telemetry.startPublish(this.#eventType?.(event));
     try {
-      const text = this.#codec.encode(event, this.#telemetry.carrierOf(span));
-      this.#telemetry.setBodySize(span, text);
-      return { span, text, confirm };
+      const text = this.#codec.encode(event, this.#telemetry.carrierOf(trace));
+      this.#telemetry.setBodySize(trace, text);
+      return { trace, text, confirm };
     } catch (cause) {
-      this.#fail({ span, text: '', confirm }, new PublishError('event could not be encoded', { cause }));
+      this.#fail({ trace, text: '', confirm }, new PublishError('event could not be encoded', { cause }));
       return undefined;
     }
   }
@@ -305,14 +305,14 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     this.#telemetry.publishAnswered(startedAt);
     for (let i = 0; i < batch.length; i++) {
       const outgoing = batch[i] as Outgoing;
-      this.#telemetry.endPublish(outgoing.span);
+      this.#telemetry.endPublish(outgoing.trace);
       outgoing.confirm?.resolve(outcome[i] ?? 0);
     }
   };
 
   /** Ends a failed publish's span, counts it, and reports it to its caller or the log. */
   #fail(outgoing: Outgoing, error: unknown): void {
-    this.#telemetry.endPublish(outgoing.span, error);
+    this.#telemetry.endPublish(outgoing.trace, error);
     if (outgoing.confirm) outgoing.confirm.reject(error);
     else this.#noteFailure('publish failed; the event was dropped', error);
   }
