@@ -20,20 +20,21 @@ import type { FanOutObserver } from '../core/fan-out.js';
 import type { DecodeFailure } from '../errors.js';
 import { fromCarrier, toCarrier, withRemoteParent } from './trace-context.js';
 
-/** Where a service sends its traces and metrics. Both default to the global providers. */
+/** Where a service sends its traces and metrics (both default to the global providers), and how it traces publishes. */
 export interface TelemetryOptions {
   /** @default the global tracer provider (`trace.getTracerProvider()`) */
   tracerProvider?: TracerProvider | undefined;
   /** @default the global meter provider (`metrics.getMeterProvider()`) */
   meterProvider?: MeterProvider | undefined;
   /**
-   * Gives every publish a PRODUCER span of its own, also a publish made
-   * outside any trace. By default only a publish made inside an active span
-   * gets its own span (a child of that span); publishes made outside any
-   * trace in one turn of the event loop share one `publish` span, whose
-   * context each of their messages carries: the OpenTelemetry messaging
-   * conventions' batch "send" span without per-message "create" spans. A span
-   * per event costs an SDK span per event (see `npm run bench:telemetry`).
+   * Gives every publish a PRODUCER span of its own, also one made outside any
+   * trace. By default only a publish made inside an active span (which takes
+   * a registered context manager, as the Node SDK registers) gets its own
+   * span, a child of that span; the publishes made outside any trace in one
+   * turn of the event loop share one `publish` span, whose context each of
+   * their messages carries (the messaging conventions' batch "send" span,
+   * without per-message "create" spans). On, it costs an SDK span per event,
+   * more than all the rest of the instrumentation (`npm run bench:telemetry`).
    * @default false
    */
   spanPerPublish?: boolean | undefined;
@@ -97,8 +98,9 @@ class TurnPublish {
 }
 
 /**
- * A service's telemetry: spans per publish and per received message, and
- * counts that OpenTelemetry reads when it collects.
+ * A service's telemetry: publish spans (see {@link TelemetryOptions.spanPerPublish}),
+ * receive spans per read of the broker connection, and counts that
+ * OpenTelemetry reads when it collects.
  *
  * Counters are observable instruments over plain numbers rather than
  * `Counter.add` per event: an SDK's `add` hashes its attributes every call,
