@@ -87,6 +87,8 @@ class TurnPublish {
   eventType: string | undefined | null;
   /** Publishes made later in the same turn still join. */
   open = true;
+  /** A failure is recorded on the span already. */
+  failed = false;
 
   constructor(
     readonly span: Span,
@@ -281,7 +283,9 @@ export class Instrumentation {
       const errorType = error instanceof Error ? error.name : 'unknown';
       this.#failuresByType.set(errorType, (this.#failuresByType.get(errorType) ?? 0) + 1);
       const span = shared ? publish.span : publish;
-      if (span.isRecording()) {
+      // A shared span records the first failure only: in an outage a turn's publishes all fail alike.
+      if (span.isRecording() && !(shared && publish.failed)) {
+        if (shared) publish.failed = true;
         span.recordException(error instanceof Error ? error : String(error));
         span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
         span.setAttribute('error.type', errorType);

@@ -253,6 +253,18 @@ describe('telemetry across a real Redis', () => {
       assert.equal(span?.status.code, SpanStatusCode.ERROR);
       assert.equal(span?.attributes['error.type'], 'PublishError');
       assert.equal(span?.events[0]?.name, 'exception');
+
+      // Publishes of one turn fail alike: their shared span records the failure once.
+      const lost = range(0, 3).map((i) => publisher.publishConfirmed(ping(`lost ${i}`)));
+      for (const publish of lost) await assert.rejects(publish);
+      await waitFor('shared publish span ended', () => telemetry.spans.getFinishedSpans().length === 2);
+      const shared = telemetry.spans.getFinishedSpans()[1];
+      assert.equal(shared?.attributes['messaging.batch.message_count'], 3);
+      assert.equal(shared?.status.code, SpanStatusCode.ERROR);
+      assert.deepEqual(
+        shared?.events.map((event) => event.name),
+        ['exception'],
+      );
     } finally {
       await publisher.close();
       await telemetry.shutdown();
