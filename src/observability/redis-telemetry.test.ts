@@ -230,6 +230,22 @@ describe('telemetry across a real Redis', () => {
           new Set(publishes().map((span) => span.spanContext().spanId)),
           'the receive side links every publish span',
         );
+        const receives = consumerSide.spans.getFinishedSpans();
+        process.stdout.write(
+          `# trace ${workflow.traceId}\n#   workflow [INTERNAL] span ${workflow.spanId} (root)\n` +
+            publishes()
+              .map(
+                (span) => `#   ${span.name} [PRODUCER] span ${span.spanContext().spanId} parent ${workflow.spanId}\n`,
+              )
+              .join('') +
+            receives
+              .map(
+                (span) =>
+                  `#   ${span.name} [CONSUMER] span ${span.spanContext().spanId} parent ` +
+                  `${span.parentSpanContext?.spanId}, links ${span.links.map((link) => link.context.spanId).join(' ')}\n`,
+              )
+              .join(''),
+        );
       } finally {
         await Promise.all([publisher.close(), subscriber.close()]);
         await Promise.all([producerSide.shutdown(), consumerSide.shutdown()]);
