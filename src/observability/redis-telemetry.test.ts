@@ -7,6 +7,7 @@ import { startRedisServer } from '../../test/support/redis-server.js';
 import { openSse } from '../../test/support/sse-client.js';
 import { testTelemetry } from '../../test/support/telemetry.js';
 import { freshTopic, range, take, waitFor } from '../conformance/harness.js';
+import type { Subscription } from '../core/contract.js';
 import { createMonitorGateway } from '../gateway/monitor-gateway.js';
 import { newIngestEventServiceRedis } from '../monitor/redis-services.js';
 import type { MonitorEvent } from '../monitor/schemas.js';
@@ -16,6 +17,35 @@ const redis = await startRedisServer();
 
 const ping = (message: string): MonitorEvent => ({ type: 'ingest_ping_event', value: { message } });
 
+/** A publisher and a subscriber on a fresh channel, each with an SDK of its own, as two services have. */
+function twoServices() {
+  const producerSide = testTelemetry();
+  const consumerSide = testTelemetry();
+  const channel = freshTopic();
+  const config = { redisAddress: redis.url, redisChannel: channel };
+  const publisher = newIngestEventServiceRedis(undefined, producerSide.tracerProvider, config);
+  const subscriber = newIngestEventServiceRedis(undefined, consumerSide.tracerProvider, config);
+  return {
+    producerSide,
+    consumerSide,
+    channel,
+    publisher,
+    subscriber,
+    close: async () => {
+      await Promise.all([publisher.close(), subscriber.close()]);
+      await Promise.all([producerSide.shutdown(), consumerSide.shutdown()]);
+    },
+    /** Publishes one event, waits until both sides traced it (and `seen`), then forgets those spans. */
+    warmUp: async (sub: Subscription<MonitorEvent>, seen: () => boolean = () => true) => {
+      await publisher.publishConfirmed(ping('connect'));
+      await take(sub, 1);
+      await waitFor('connect seen everywhere', () => consumerSide.spans.getFinishedSpans().length === 1 && seen());
+      producerSide.spans.reset();
+      consumerSide.spans.reset();
+    },
+  };
+}
+
 describe('telemetry across a real Redis', () => {
   const admin = new Redis(redis.url);
   after(async () => {
@@ -24,17 +54,7 @@ describe('telemetry across a real Redis', () => {
   });
 
   it('puts the publish in one service and the delivery in another in one trace', async () => {
-    const producerSide = testTelemetry();
-    const consumerSide = testTelemetry();
-    const channel = freshTopic();
-    const publisher = newIngestEventServiceRedis(undefined, producerSide.tracerProvider, {
-      redisAddress: redis.url,
-      redisChannel: channel,
-    });
-    const subscriber = newIngestEventServiceRedis(undefined, consumerSide.tracerProvider, {
-      redisAddress: redis.url,
-      redisChannel: channel,
-    });
+    const { producerSide, consumerSide, channel, publisher, subscriber, close } = twoServices();
     const raw = new Redis(redis.url);
     const wire: string[] = [];
     raw.on('message', (_c: string, text: string) => wire.push(text));
@@ -87,8 +107,7 @@ describe('telemetry across a real Redis', () => {
       );
     } finally {
       raw.disconnect();
-      await Promise.all([publisher.close(), subscriber.close()]);
-      await Promise.all([producerSide.shutdown(), consumerSide.shutdown()]);
+      await close();
     }
   });
 
@@ -134,26 +153,14 @@ describe('telemetry across a real Redis', () => {
   });
 
   it('sends a burst under one publish span, and links it once from each receive span', async () => {
-    const producerSide = testTelemetry();
-    const consumerSide = testTelemetry();
-    const channel = freshTopic();
-    const config = { redisAddress: redis.url, redisChannel: channel };
-    const publisher = newIngestEventServiceRedis(undefined, producerSide.tracerProvider, config);
-    const subscriber = newIngestEventServiceRedis(undefined, consumerSide.tracerProvider, config);
+    const { producerSide, consumerSide, channel, publisher, subscriber, close, warmUp } = twoServices();
     const raw = new Redis(redis.url);
     const wire: string[] = [];
     raw.on('message', (_c: string, text: string) => wire.push(text));
     await raw.subscribe(channel);
     try {
       const sub = await subscriber.subscribe({ bufferSize: 1_000 });
-      await publisher.publishConfirmed(ping('connect'));
-      await take(sub, 1);
-      await waitFor(
-        'connect seen everywhere',
-        () => consumerSide.spans.getFinishedSpans().length === 1 && wire.length === 1,
-      );
-      producerSide.spans.reset();
-      consumerSide.spans.reset();
+      await warmUp(sub, () => wire.length === 1);
       wire.length = 0;
       for (const i of range(0, 200)) publisher.publish(ping(`burst ${i}`)); // one turn, outside any trace
       await take(sub, 200);
@@ -187,8 +194,7 @@ describe('telemetry across a real Redis', () => {
       }
     } finally {
       raw.disconnect();
-      await Promise.all([publisher.close(), subscriber.close()]);
-      await Promise.all([producerSide.shutdown(), consumerSide.shutdown()]);
+      await close();
     }
   });
 
@@ -198,19 +204,10 @@ describe('telemetry across a real Redis', () => {
     after(() => context.disable());
 
     it('gives each publish its own span under the operation, and links each from the receive side', async () => {
-      const producerSide = testTelemetry();
-      const consumerSide = testTelemetry();
-      const channel = freshTopic();
-      const config = { redisAddress: redis.url, redisChannel: channel };
-      const publisher = newIngestEventServiceRedis(undefined, producerSide.tracerProvider, config);
-      const subscriber = newIngestEventServiceRedis(undefined, consumerSide.tracerProvider, config);
+      const { producerSide, consumerSide, publisher, subscriber, close, warmUp } = twoServices();
       try {
         const sub = await subscriber.subscribe({ bufferSize: 100 });
-        await publisher.publishConfirmed(ping('connect'));
-        await take(sub, 1);
-        await waitFor('connect spans ended', () => consumerSide.spans.getFinishedSpans().length === 1);
-        producerSide.spans.reset();
-        consumerSide.spans.reset();
+        await warmUp(sub);
         const workflow = producerSide.tracerProvider.getTracer('app').startActiveSpan('workflow', (span) => {
           for (const i of range(0, 3)) publisher.publish(ping(`step ${i}`));
           span.end();
@@ -247,8 +244,7 @@ describe('telemetry across a real Redis', () => {
               .join(''),
         );
       } finally {
-        await Promise.all([publisher.close(), subscriber.close()]);
-        await Promise.all([producerSide.shutdown(), consumerSide.shutdown()]);
+        await close();
       }
     });
   });
