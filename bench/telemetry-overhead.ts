@@ -375,7 +375,7 @@ async function sdkSpanCost(): Promise<number> {
   return ns;
 }
 
-function emptyRuns(): Record<Mode, number[]> {
+function perMode<T>(): Record<Mode, T[]> {
   return { off: [], on: [], sampled: [], every: [] };
 }
 
@@ -392,13 +392,13 @@ async function main(): Promise<void> {
   const event = sipUpdated();
   const redis = await startRedisServer();
   const results: Record<string, Record<Mode, number[]>> = {
-    [`in-memory, ${MEMORY_SUBSCRIBERS} for-await subscribers (deliveries/s)`]: emptyRuns(),
-    'Redis end to end, same process, validation on (events/s)': emptyRuns(),
-    'Redis end to end, publisher in another process (events/s)': emptyRuns(),
+    [`in-memory, ${MEMORY_SUBSCRIBERS} for-await subscribers (deliveries/s)`]: perMode<number>(),
+    'Redis end to end, same process, validation on (events/s)': perMode<number>(),
+    'Redis end to end, publisher in another process (events/s)': perMode<number>(),
   };
   type Row = Record<Mode, number[]>;
   const [memoryRow, redisRow, redisTwoRow] = Object.values(results) as [Row, Row, Row];
-  const publishing: Record<Mode, PublisherCost[]> = { off: [], on: [], sampled: [], every: [] };
+  const publishing = perMode<PublisherCost>();
   const floorRuns = { sameProcess: [] as number[], twoProcesses: [] as number[] };
   try {
     // Alternate off/on within each round so drift on a shared machine hits both alike.
