@@ -85,8 +85,6 @@ class TurnPublish {
   firstText: string | undefined;
   /** The event type all its messages share; `null` once they differ. */
   eventType: string | undefined | null;
-  /** Publishes made later in the same turn still join. */
-  open = true;
   /** A failure is recorded on the span already. */
   failed = false;
 
@@ -292,7 +290,7 @@ export class Instrumentation {
       }
     }
     if (!shared) publish.end();
-    else if (--publish.pending === 0 && !publish.open) this.#endTurn(publish);
+    else if (--publish.pending === 0 && publish !== this.#turn) this.#endTurn(publish); // its turn is over
   }
 
   /** The turn is over: no more publishes join its span, which ends once they are all answered. */
@@ -300,7 +298,6 @@ export class Instrumentation {
     const turn = this.#turn;
     if (turn === undefined) return;
     this.#turn = undefined;
-    turn.open = false;
     if (turn.pending === 0) this.#endTurn(turn);
   };
 
