@@ -103,6 +103,31 @@ export interface Subscription<T> extends AsyncIterable<T>, AsyncDisposable {
 }
 
 /**
+ * Where a backend stands with its broker, as far as delivery is concerned.
+ *
+ * - `connecting`: not connected (or, while anyone subscribes or watches,
+ *   not subscribed) yet.
+ * - `ready`: connected and, while anyone subscribes or watches, subscribed:
+ *   events published now reach live subscriptions.
+ * - `down`: the connection was lost or cannot be made; the backend keeps
+ *   retrying, and live subscriptions get a `reconnect` {@link Gap} once it is
+ *   back. Events published meanwhile are lost.
+ * - `closed`: `close()` was called; final.
+ */
+export type BackendState = 'connecting' | 'ready' | 'down' | 'closed';
+
+/** A backend's {@link BackendState}, with why it is not ready. */
+export interface BackendStatus {
+  readonly state: BackendState;
+  /**
+   * Why the backend is `connecting` or `down`, for operators (e.g.
+   * `"Redis subscriber connection lost (ECONNREFUSED)"`). Never carries an
+   * address or a credential.
+   */
+  readonly reason?: string;
+}
+
+/**
  * A typed publish/subscribe service.
  *
  * `publish` may be called from anywhere (request handlers, workflows): it never
@@ -136,6 +161,36 @@ export interface EventService<T> {
   readonly liveSubscriptions: number;
   /** True once `close()` was called. */
   readonly closed: boolean;
+  /**
+   * Where the backend stands now. Optional, so backends written before it
+   * keep compiling; a consumer treats its absence as always `ready`. A
+   * backend without a broker (in-memory) is `ready` until closed.
+   */
+  readonly status?: BackendStatus;
+  /**
+   * Calls `listener` with each later change of {@link status} (not with the
+   * current one: read `status` for that), until the returned function is
+   * called or the service closes (after a last `closed`). A listener that
+   * throws is ignored; the others still hear.
+   *
+   * Watching counts as interest in the broker: a backend that connects or
+   * subscribes on demand (Redis) does so while anyone watches, as for a
+   * subscriber, so `ready` means a subscription opened now would be live at
+   * once. That is how a gateway with no clients yet can tell it is ready.
+   * Optional, like `status`.
+   *
+   * @example
+   * ```ts
+   * const stop = service.onStatus?.((status) => {
+   *   if (status.state === 'down') log.warn({ reason: status.reason }, 'event bus lost');
+   * });
+   * // later
+   * stop?.();
+   * ```
+   * @returns a function that stops the notifications (idempotent).
+   */
+  onStatus?(listener: (status: BackendStatus) => void): () => void;
+
   /** Ends every subscription and releases the backend's resources. Idempotent. */
   close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
-import type { EventService, SubscribeOptions, Subscription } from '../../core/contract.js';
+import type { BackendStatus, EventService, SubscribeOptions, Subscription } from '../../core/contract.js';
 import { FanOut } from '../../core/fan-out.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
+import { CLOSED, READY, StatusListeners } from '../../core/status-listeners.js';
 import { ServiceClosedError } from '../../errors.js';
 import { keepingTraceContexts, rememberTrace } from '../../observability/event-trace.js';
 import { Instrumentation, type TelemetryOptions } from '../../observability/instrumentation.js';
@@ -22,10 +23,14 @@ class InMemoryEventService<T> implements EventService<T> {
   #closed = false;
   #logger: Logger;
   #name: string;
+  #statusListeners: StatusListeners;
 
   constructor(options: InMemoryEventServiceOptions<T>) {
     this.#logger = options.logger ?? silentLogger;
     this.#name = options.name ?? 'memory';
+    this.#statusListeners = new StatusListeners('ready', (error) =>
+      this.#logger.warn({ service: this.#name, err: error }, 'a status listener threw; ignored'),
+    );
     this.#eventType = options.eventType;
     this.#telemetry = new Instrumentation('tidings.memory', this.#name, options);
     this.#fanOut = new FanOut<T>(this.#telemetry.fanOutObserver());
@@ -37,6 +42,15 @@ class InMemoryEventService<T> implements EventService<T> {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** No broker to lose: ready until closed. */
+  get status(): BackendStatus {
+    return this.#closed ? CLOSED : READY;
+  }
+
+  onStatus(listener: (status: BackendStatus) => void): () => void {
+    return this.#statusListeners.add(listener);
   }
 
   publish(event: T): void {
@@ -75,6 +89,7 @@ class InMemoryEventService<T> implements EventService<T> {
     if (!this.#closed) this.#telemetry.close();
     this.#closed = true;
     this.#fanOut.endAll();
+    this.#statusListeners.close();
     return Promise.resolve();
   }
 }

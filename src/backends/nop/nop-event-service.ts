@@ -1,4 +1,5 @@
-import type { EventService, Subscription } from '../../core/contract.js';
+import type { BackendStatus, EventService, Subscription } from '../../core/contract.js';
+import { CLOSED, READY, StatusListeners } from '../../core/status-listeners.js';
 import { NopSubscribeError } from '../../errors.js';
 
 /**
@@ -8,6 +9,7 @@ import { NopSubscribeError } from '../../errors.js';
  */
 export function createNopEventService<T>(): EventService<T> {
   let closed = false;
+  const statusListeners = new StatusListeners('ready');
   return {
     publish(_event: T): void {},
     publishConfirmed(_event: T): Promise<number> {
@@ -22,8 +24,16 @@ export function createNopEventService<T>(): EventService<T> {
     get closed(): boolean {
       return closed;
     },
+    // Nothing to connect to: publishing works (it discards) until closed.
+    get status(): BackendStatus {
+      return closed ? CLOSED : READY;
+    },
+    onStatus(listener: (status: BackendStatus) => void): () => void {
+      return statusListeners.add(listener);
+    },
     close(): Promise<void> {
       closed = true;
+      statusListeners.close();
       return Promise.resolve();
     },
   };
