@@ -1,7 +1,8 @@
 import type { Codec } from '../../core/codec.js';
-import type { EventService, SubscribeOptions, Subscription } from '../../core/contract.js';
+import type { BackendStatus, EventService, SubscribeOptions, Subscription } from '../../core/contract.js';
 import { FanOut } from '../../core/fan-out.js';
 import { type Logger, silentLogger } from '../../core/logger.js';
+import { CLOSED, READY, StatusListeners } from '../../core/status-listeners.js';
 import { resolveSubscribeOptions } from '../../core/subscription.js';
 import { ConnectionError, PublishError, ServiceClosedError, TidingsError } from '../../errors.js';
 import { rememberTrace } from '../../observability/event-trace.js';
@@ -119,6 +120,20 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
   /** `subscribe()` calls waiting for Redis to confirm SUBSCRIBE. */
   #waitingForSubscribe = new WaitList();
   #closed = false;
+  /** Who hears status changes; watchers count as demand for the subscription. */
+  #statusListeners: StatusListeners;
+  #watchers = 0;
+  /** Why the subscriber connection is down; undefined unless it failed and has not subscribed since. */
+  #subscriberDown: string | undefined;
+  /** Why the publisher connection is down; undefined unless it failed and has not been ready since. */
+  #publisherDown: string | undefined;
+  /**
+   * The subscription was lost while subscriptions were live. Their gap is
+   * reported when Redis has confirmed the channel again, not at the loss: that
+   * is when re-fetched state is newer than anything still to come, and a
+   * consumer polling `takeGap()` during the outage would re-fetch too early.
+   */
+  #gapOwed = false;
   #failuresSinceLog = 0;
   #lastFailureLog = 0;
 
@@ -140,6 +155,9 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     this.#heartbeatMs = options.heartbeatMs ?? 3_000;
     this.#eventType = options.eventType;
     this.#telemetry = new Instrumentation('redis', this.channel, options);
+    this.#statusListeners = new StatusListeners('connecting', (error) =>
+      this.#logger.warn({ channel: this.channel, err: error }, 'a status listener threw; ignored'),
+    );
     this.#fanOut = new FanOut<T>(
       this.#telemetry.fanOutObserver((live) => {
         if (live === 0) this.#reconcileInBackground();
@@ -148,6 +166,9 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     this.#publisher = openPublisher(this.#connection);
     this.#publisher.on('error', (error: Error) => this.#noteFailure('Redis publisher connection error', error));
     this.#publisher.on('ready', () => this.#waitingForPublisher.settleAll());
+    this.#publisher.on('error', this.#onPublisherError);
+    this.#publisher.on('close', this.#onPublisherClosed);
+    this.#publisher.on('ready', this.#onPublisherReady);
     this.#batches = new BatchPublisher(this.#publisher, this.channel, this.#answered, {
       onScriptsRefused: (error) =>
         this.#logger.warn(
@@ -184,6 +205,41 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * While anyone subscribes or watches: `ready` once Redis confirmed the
+   * channel subscription, `down` from losing the subscriber connection until
+   * it is subscribed again. Otherwise the publisher connection's state.
+   */
+  get status(): BackendStatus {
+    if (this.#closed) return CLOSED;
+    if (this.#wantsSubscription()) {
+      if (this.#subscribed) return READY;
+      if (this.#subscriberDown !== undefined) return { state: 'down', reason: this.#subscriberDown };
+      return { state: 'connecting', reason: 'subscribing to the Redis channel' };
+    }
+    if (this.#publisher.status === 'ready') return READY;
+    if (this.#publisherDown !== undefined) return { state: 'down', reason: this.#publisherDown };
+    return { state: 'connecting', reason: 'connecting to Redis' };
+  }
+
+  onStatus(listener: (status: BackendStatus) => void): () => void {
+    if (this.#closed) return () => {};
+    // Counted before it is added: others hear the change watching causes, the new listener does not.
+    this.#watchers++;
+    this.#statusChanged();
+    const remove = this.#statusListeners.add(listener);
+    this.#reconcileInBackground();
+    let removed = false;
+    return () => {
+      if (removed) return;
+      removed = true;
+      remove();
+      this.#watchers--;
+      this.#statusChanged();
+      this.#reconcileInBackground();
+    };
   }
 
   publish(event: T): void {
@@ -243,6 +299,7 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     this.#waitingForAnswer.settleAll(new ServiceClosedError());
     this.#fanOut.endAll();
     this.#telemetry.close();
+    this.#statusListeners.close();
     clearInterval(this.#heartbeat);
     const connections: (PublisherConnection | SubscriberConnection)[] = [this.#publisher];
     if (this.#subscriber) connections.push(this.#subscriber);
@@ -358,24 +415,74 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
   }
 
   async #reconcileOnce(): Promise<void> {
-    const wanted = !this.#closed && (this.#fanOut.size > 0 || this.#joining > 0);
+    const wanted = this.#wantsSubscription();
     if (wanted === this.#subscribed) return;
     if (wanted) {
       await this.#subscriberConnection().subscribe(this.channel);
-      this.#subscribed = true;
+      this.#markSubscribed();
       this.#logger.debug({ channel: this.channel }, 'subscribed to Redis channel');
     } else if (this.#subscriber) {
       await this.#subscriber.unsubscribe(this.channel);
       this.#subscribed = false;
+      this.#statusChanged();
       this.#logger.debug({ channel: this.channel }, 'unsubscribed from Redis channel: no subscribers left');
     }
   }
+
+  /** Someone listens, is joining, or watches the status. */
+  #wantsSubscription(): boolean {
+    return !this.#closed && (this.#fanOut.size > 0 || this.#joining > 0 || this.#watchers > 0);
+  }
+
+  /**
+   * Redis confirmed the channel (or a message on it proved it): events flow
+   * again, so this is the moment to report what the outage cost.
+   */
+  #markSubscribed(): void {
+    if (this.#subscribed) return;
+    this.#subscribed = true;
+    this.#subscriberDown = undefined;
+    if (this.#gapOwed) {
+      this.#gapOwed = false;
+      this.#fanOut.reportGap('reconnect');
+    }
+    this.#statusChanged();
+  }
+
+  #statusChanged(): void {
+    this.#statusListeners.update(this.status);
+  }
+
+  #onSubscriberError = (error: Error): void => {
+    // While subscribed, an error is followed by 'close', which says the rest.
+    if (!this.#closed && !this.#subscribed) this.#subscriberDown = `Redis unreachable (${failureCause(error)})`;
+    this.#statusChanged();
+  };
+
+  #onPublisherError = (error: Error): void => {
+    if (!this.#closed && this.#publisher.status !== 'ready') {
+      this.#publisherDown = `Redis unreachable (${failureCause(error)})`;
+    }
+    this.#statusChanged();
+  };
+
+  #onPublisherClosed = (): void => {
+    if (this.#closed) return;
+    this.#publisherDown ??= 'Redis publisher connection lost';
+    this.#statusChanged();
+  };
+
+  #onPublisherReady = (): void => {
+    this.#publisherDown = undefined;
+    this.#statusChanged();
+  };
 
   #subscriberConnection(): SubscriberConnection {
     if (this.#subscriber) return this.#subscriber;
     const subscriber = openSubscriber(this.#connection);
     subscriber.on('message', this.#onMessage);
     subscriber.on('error', (error: Error) => this.#noteFailure('subscriber connection error', error));
+    subscriber.on('error', this.#onSubscriberError);
     subscriber.on('close', this.#onSubscriberLost);
     subscriber.on('ready', this.#onSubscriberReady);
     this.#subscriber = subscriber;
@@ -423,6 +530,9 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
   #onMessage = (channel: string, text: string): void => {
     this.#heard++;
     if (channel !== this.channel) return;
+    // Read in the same chunk as SUBSCRIBE's confirmation, ahead of the promise that reports it:
+    // the gap and the status must still come before this event.
+    this.#markSubscribed();
     const result = this.#codec.decode(text);
     if (result.ok) {
       const { event } = result;
@@ -441,14 +551,16 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
   #onSubscriberLost = (): void => {
     if (this.#closed) return;
     this.#subscribed = false;
+    this.#subscriberDown ??= 'Redis subscriber connection lost';
+    this.#statusChanged();
     if (this.#lost) return;
     this.#lost = true;
-    // Whatever is published until we are subscribed again never reaches us: say so now,
-    // after everything already buffered.
-    this.#fanOut.reportGap('reconnect');
+    // Whatever is published until we are subscribed again never reaches us: the live
+    // subscriptions hear so, after everything already buffered, once we are.
+    if (this.#fanOut.size > 0) this.#gapOwed = true;
     this.#logger.warn(
       { channel: this.channel, subscriptions: this.#fanOut.size },
-      'Redis subscriber connection lost; reconnecting, and subscribers were told they may miss events',
+      'Redis subscriber connection lost; reconnecting, and subscribers will be told they may have missed events',
     );
   };
 
@@ -477,6 +589,14 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     this.#lastFailureLog = now;
     this.#failuresSinceLog = 0;
   }
+}
+
+/** What a connection failure says without its address: the error code (ECONNREFUSED, WRONGPASS, …) or its name. */
+function failureCause(error: Error): string {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(code)) return code;
+  const word = /^[A-Z][A-Z0-9_]+\b/.exec(error.message)?.[0];
+  return word ?? error.name;
 }
 
 /** QUIT politely when connected (bounded), then drop the socket and stop reconnecting. */
