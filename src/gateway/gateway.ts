@@ -2,9 +2,10 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fastifyCors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { EventService } from '../core/contract.js';
+import type { BackendStatus, EventService } from '../core/contract.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { presentedToken, type StreamScope, type TokenAuthenticator } from './auth.js';
+import { BackendWatch } from './backend-watch.js';
 import { type DashboardAsset, loadDashboardAssets } from './dashboard-assets.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { FrameCache } from './frame-cache.js';
@@ -159,7 +160,28 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
       metrics.serve(request.raw, reply.raw);
     });
   }
+  // Liveness only: a backend outage is /readyz's business, and restarting the process would not end it.
   app.get('/healthz', (_request, reply) => reply.send({ status: closing ? 'closing' : 'ok', streams: open.size }));
+  const watches = new Map<StreamScope, BackendWatch>();
+  for (const scope of ['ingest', 'storage'] as const) {
+    const source = options.streams[scope];
+    if (source !== undefined) watches.set(scope, new BackendWatch(scope, source.service, logger));
+  }
+  app.get('/readyz', (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+    const backends: Record<string, BackendStatus> = {};
+    const problems: string[] = [];
+    for (const [scope, watch] of watches) {
+      const status = watch.status;
+      backends[scope] = status;
+      if (status.state !== 'ready')
+        problems.push(`${scope} ${status.state}${status.reason ? `: ${status.reason}` : ''}`);
+    }
+    if (closing) problems.unshift('gateway is shutting down');
+    if (problems.length > 0)
+      return reply.code(503).send({ status: 'unavailable', reason: problems.join('; '), backends });
+    return reply.send({ status: 'ready', backends });
+  });
 
   for (const scope of ['ingest', 'storage'] as const) {
     const source = options.streams[scope];
@@ -216,6 +238,7 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
         maxBacklog: bufferSize,
         onEnd: (reason: StreamEndReason, error?: unknown) => {
           open.delete(stream);
+          watches.get(scope)?.remove(stream);
           const left = (perToken.get(label) ?? 1) - 1;
           if (left <= 0) perToken.delete(label);
           else perToken.set(label, left);
@@ -226,6 +249,7 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
         },
       });
       open.add(stream);
+      watches.get(scope)?.add(stream);
       logger.debug({ stream: scope, token: label, client }, 'monitor stream opened');
       stream.start();
       return reply;
@@ -238,6 +262,8 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
     },
 
     async listen(listenOptions: ListenOptions = {}): Promise<string> {
+      // From startup, not from the first client: readiness and outages are known with no client connected.
+      for (const watch of watches.values()) watch.start();
       await app.listen({ port: listenOptions.port ?? 0, host: listenOptions.host ?? '127.0.0.1' });
       const address = app.server.address() as AddressInfo;
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -249,6 +275,7 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
     close(): Promise<void> {
       closed ??= (async () => {
         closing = true;
+        for (const watch of watches.values()) watch.stop();
         for (const stream of [...open]) stream.close();
         await app.close();
         logger.info({}, 'monitor gateway closed');

@@ -85,6 +85,17 @@ export class SseStream<T extends object> implements Flushable {
     void this.#pump();
   }
 
+  /** Sends `frame` now, ahead of events not yet read from the subscription (news about the backend). */
+  notify(frame: Buffer): void {
+    this.#enqueue(frame);
+  }
+
+  /** Sends the gap the subscription has reached, if any, now rather than before the next event or ping. */
+  sendGap(): void {
+    const gap = this.#o.subscription.takeGap();
+    if (gap !== undefined) this.#enqueue(gapFrame(gap));
+  }
+
   /** Ends the stream from the server side (shutdown): the response finishes cleanly. */
   close(): void {
     this.#finish('server-closing');
@@ -133,8 +144,7 @@ export class SseStream<T extends object> implements Flushable {
   }
 
   #ping = (): void => {
-    const gap = this.#o.subscription.takeGap();
-    if (gap !== undefined) this.#enqueue(gapFrame(gap));
+    this.sendGap();
     this.#enqueue(this.#o.pingFrame);
   };
 
