@@ -271,17 +271,34 @@ const handlers = {
   aip_task_updated_event() {},
 };
 
+function parseDetail(data) {
+  try {
+    const detail = JSON.parse(data);
+    return detail !== null && typeof detail === 'object' ? detail : {};
+  } catch {
+    return {};
+  }
+}
+
 function onMessage(stream, message) {
   if (message.event === 'gap') {
-    let detail = {};
-    try {
-      detail = JSON.parse(message.data);
-    } catch {}
+    const detail = parseDetail(message.data);
     const why = detail.reason === 'reconnect' ? 'the event bus reconnected' : 'the browser fell behind';
-    $('gap-text').textContent = `Some ${stream} updates were missed (${why}); the view may be incomplete.`;
-    $('gap-banner').hidden = false;
+    // One banner per stream: a notice about one never hides the other's.
+    const banner = $(`gap-banner-${stream}`);
+    banner.querySelector('.gap-text').textContent =
+      `Some ${stream} updates were missed (${why}); the view may be incomplete.`;
+    banner.hidden = false;
     return;
   }
+  if (message.event === 'backend') {
+    const detail = parseDetail(message.data);
+    if (detail.state === 'lost') setBackend(stream, 'lost', detail.reason);
+    else if (detail.state === 'restored') setBackend(stream, 'ok');
+    return;
+  }
+  // Any other named event is news for a later dashboard: never mistaken for an event.
+  if (message.event !== 'message') return;
   let wire;
   try {
     wire = JSON.parse(message.data);
@@ -583,7 +600,18 @@ function scheduleRender() {
 function setConnection(name, kind, text) {
   const badgeEl = $(`conn-${name}`);
   badgeEl.dataset.state = kind;
+  // A stream the gateway has just accepted has a working backend: it subscribed us.
+  if (kind === 'live') badgeEl.dataset.backend = 'ok';
   badgeEl.querySelector('.conn-text').textContent = text;
+  badgeEl.title = '';
+}
+
+/** The gateway is reachable and says whether its event bus for this stream works (news comes on a live stream). */
+function setBackend(name, backend, reason) {
+  const badgeEl = $(`conn-${name}`);
+  badgeEl.dataset.backend = backend;
+  badgeEl.querySelector('.conn-text').textContent = backend === 'lost' ? 'Event bus unreachable' : 'Live';
+  badgeEl.title = backend === 'lost' && typeof reason === 'string' ? reason : '';
 }
 
 const streams = [];
@@ -636,9 +664,11 @@ $('sips-body').addEventListener('keydown', (event) => {
   state.selected = state.selected === row.dataset.uuid ? null : row.dataset.uuid;
   scheduleRender();
 });
-$('gap-dismiss').addEventListener('click', () => {
-  $('gap-banner').hidden = true;
-});
+for (const button of document.querySelectorAll('.gap-dismiss')) {
+  button.addEventListener('click', () => {
+    button.closest('.banner').hidden = true;
+  });
+}
 $('sign-out').addEventListener('click', () => {
   sessionStorage.removeItem(TOKEN_KEY);
   showSignIn();
