@@ -71,6 +71,15 @@ export interface RedisEventService<T> extends EventService<T> {
   readonly channel: string;
   /** What this service counted (the same numbers its metrics report). */
   readonly stats: Readonly<TelemetryCounts>;
+  /**
+   * While anyone subscribes or watches ({@link onStatus}): `connecting` until
+   * Redis confirmed the channel subscription, `ready` while subscribed, `down`
+   * (with the cause, never the address) from losing the subscriber connection
+   * until subscribed again. With neither, the publisher connection's state.
+   */
+  readonly status: BackendStatus;
+  /** See {@link EventService.onStatus}: watching keeps the channel subscribed, as a subscriber would. */
+  onStatus(listener: (status: BackendStatus) => void): () => void;
 }
 
 const FAILURE_LOG_INTERVAL_MS = 1_000;
@@ -207,11 +216,6 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     return this.#closed;
   }
 
-  /**
-   * While anyone subscribes or watches: `ready` once Redis confirmed the
-   * channel subscription, `down` from losing the subscriber connection until
-   * it is subscribed again. Otherwise the publisher connection's state.
-   */
   get status(): BackendStatus {
     if (this.#closed) return CLOSED;
     if (this.#wantsSubscription()) {
