@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium } from 'playwright-core';
+import { startRedisServer } from '../../test/support/redis-server.js';
 import { testTelemetry } from '../../test/support/telemetry.js';
+import { freshTopic } from '../conformance/harness.js';
+import { newIngestEventServiceRedis, newStorageEventServiceRedis } from '../monitor/redis-services.js';
 import { newIngestEventServiceInMem, newStorageEventServiceInMem } from '../monitor/services.js';
 import { type DemoProducer, startDemoProducer } from './demo-producer.js';
 import type { Gateway } from './gateway.js';
@@ -123,5 +126,68 @@ describe('dashboard in Chromium', () => {
     await gateway.close();
     await page.locator('#conn-ingest[data-state="reconnecting"]').waitFor({ timeout: 10_000 });
     await page.close();
+  });
+
+  it('shows each stream losing its event bus and coming back, with one gap banner per stream', async () => {
+    const redis = await startRedisServer();
+    const config = { redisAddress: redis.url };
+    const redisIngest = newIngestEventServiceRedis(undefined, undefined, { ...config, redisChannel: freshTopic() });
+    const redisStorage = newStorageEventServiceRedis(undefined, undefined, { ...config, redisChannel: freshTopic() });
+    const redisGateway = createMonitorGateway({
+      ingest: redisIngest,
+      storage: redisStorage,
+      tokens: [{ token: TOKEN }],
+      pingIntervalMs: 2000,
+    });
+    const page = await browser.newPage({ viewport: { width: 1440, height: 960 } });
+    try {
+      const pageErrors: Error[] = [];
+      page.on('pageerror', (error) => pageErrors.push(error));
+      await page.goto(`${await redisGateway.listen()}/#token=${TOKEN}`);
+      for (const name of ['ingest', 'storage']) {
+        await page.locator(`#conn-${name}[data-state="live"][data-backend="ok"]`).waitFor({ timeout: 10_000 });
+      }
+
+      await redis.stop();
+      // The page is still connected to the gateway; what it shows is that the gateway lost Redis.
+      for (const name of ['ingest', 'storage']) {
+        const badge = page.locator(`#conn-${name}[data-state="live"][data-backend="lost"]`);
+        await badge.waitFor({ timeout: 15_000 });
+        assert.equal(await badge.locator('.conn-text').textContent(), 'Event bus unreachable');
+      }
+
+      await redis.restart();
+      for (const name of ['ingest', 'storage']) {
+        await page.locator(`#conn-${name}[data-state="live"][data-backend="ok"]`).waitFor({ timeout: 15_000 });
+      }
+      // Both gaps at once: the second stream's notice does not replace the first's.
+      const ingestBanner = page.locator('#gap-banner-ingest:not([hidden])');
+      const storageBanner = page.locator('#gap-banner-storage:not([hidden])');
+      await ingestBanner.waitFor({ timeout: 15_000 });
+      await storageBanner.waitFor({ timeout: 15_000 });
+      assert.match(
+        (await ingestBanner.textContent()) ?? '',
+        /Some ingest updates were missed \(the event bus reconnected\)/,
+      );
+      assert.match(
+        (await storageBanner.textContent()) ?? '',
+        /Some storage updates were missed \(the event bus reconnected\)/,
+      );
+      assert.ok(await ingestBanner.isVisible());
+      assert.ok(await storageBanner.isVisible());
+
+      // Dismissing one leaves the other.
+      await ingestBanner.locator('.gap-dismiss').click();
+      await page.locator('#gap-banner-ingest').waitFor({ state: 'hidden', timeout: 5000 });
+      assert.ok(await storageBanner.isVisible());
+      mkdirSync('test-output', { recursive: true });
+      await page.screenshot({ path: 'test-output/dashboard-backend.png' });
+      assert.deepEqual(pageErrors, []);
+    } finally {
+      await page.close();
+      await redisGateway.close();
+      await Promise.all([redisIngest.close(), redisStorage.close()]);
+      await redis.stop();
+    }
   });
 });
