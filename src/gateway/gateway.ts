@@ -66,15 +66,17 @@ export interface ListenOptions {
 /** A running (or ready to run) monitor gateway. */
 export interface Gateway {
   /**
-   * Starts listening.
+   * Starts watching each stream's service (its backend state feeds `/readyz`
+   * and the `event: backend` news; a Redis service subscribes its channel now,
+   * not at the first client), then listening.
    * @returns the base URL, e.g. `http://127.0.0.1:8080`.
    */
   listen(options?: ListenOptions): Promise<string>;
   /** SSE streams currently open. */
   readonly openStreams: number;
   /**
-   * Ends every stream (each response finishes, each subscription closes) and
-   * stops the HTTP server. Does not close the event services: their owner does.
+   * Ends every stream (each response finishes, each subscription closes),
+   * stops watching the services, and stops the HTTP server. Does not close the event services: their owner does.
    * Idempotent.
    */
   close(): Promise<void>;

@@ -33,7 +33,9 @@ export interface MonitorGatewayOptions extends GatewayTuning {
  * Each client is one subscription with its own bounded buffer; a client that
  * cannot keep up is disconnected, one that leaves releases its subscription at
  * once, and one whose subscription missed events receives an `event: gap`
- * message. Storage events leave without location credentials. Events keep the
+ * message. `GET /healthz` is liveness; `GET /readyz` is 503, with the reason,
+ * until every service is subscribed and while one is down, and clients hear
+ * `event: backend` (`lost`, then `restored` with the gap) as it happens. Storage events leave without location credentials. Events keep the
  * trace context they were published in (see `forwardTraceContext`). Each event
  * is encoded once, whatever the number of clients.
  *

@@ -625,8 +625,9 @@ async function shutDown(connection: PublisherConnection | SubscriberConnection):
  *
  * Every message read from the channel is decoded (and validated) by `codec`;
  * one that does not decode is logged, counted in `stats.invalid` (and the `tidings.invalid_messages` metric) and skipped.
- * When the subscriber connection drops, every live subscription gets a
- * `reconnect` gap and the service resubscribes with backoff.
+ * When the subscriber connection drops, the service resubscribes with
+ * backoff, and every live subscription gets a `reconnect` gap once Redis has
+ * confirmed the channel again; `status` is `down` meanwhile.
  *
  * @throws {ConfigError} when `redisAddress` is malformed (the message names the bad part).
  * @throws {TypeError} when `redisChannel` or `codec` is missing.
