@@ -5,6 +5,7 @@ import type { ConformanceHarness } from './harness.js';
 import { lifecycleCases } from './lifecycle.js';
 import { overflowCases } from './overflow.js';
 import { resourceCases } from './resources.js';
+import { statusCases } from './status.js';
 
 export type { BackendFeatures, ConformanceHarness } from './harness.js';
 
@@ -31,6 +32,7 @@ export function runConformanceSuite<T>(harness: ConformanceHarness<T>): void {
     describe('overflow', () => overflowCases(harness));
     describe('concurrency', () => concurrencyCases(harness));
     describe('resources', () => resourceCases(harness));
+    describe('status', () => statusCases(harness));
     if (harness.teardown) after(harness.teardown);
   });
 }
