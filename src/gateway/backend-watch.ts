@@ -104,3 +104,27 @@ export class BackendWatch {
     }
   };
 }
+
+/** What `GET /readyz` answers. */
+export interface Readiness {
+  readonly statusCode: 200 | 503;
+  readonly body: {
+    readonly status: 'ready' | 'unavailable';
+    /** Why not ready: each stream that is not, with its backend's reason. */
+    readonly reason?: string;
+    readonly backends: Readonly<Record<string, BackendStatus>>;
+  };
+}
+
+/** Ready when every stream's backend is, and the gateway is not shutting down. */
+export function readiness(watches: ReadonlyMap<string, BackendWatch>, closing: boolean): Readiness {
+  const backends: Record<string, BackendStatus> = {};
+  const problems: string[] = closing ? ['gateway is shutting down'] : [];
+  for (const [scope, watch] of watches) {
+    const status = watch.status;
+    backends[scope] = status;
+    if (status.state !== 'ready') problems.push(`${scope} ${status.state}${status.reason ? `: ${status.reason}` : ''}`);
+  }
+  if (problems.length === 0) return { statusCode: 200, body: { status: 'ready', backends } };
+  return { statusCode: 503, body: { status: 'unavailable', reason: problems.join('; '), backends } };
+}

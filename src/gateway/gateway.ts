@@ -2,10 +2,10 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fastifyCors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { BackendStatus, EventService } from '../core/contract.js';
+import type { EventService } from '../core/contract.js';
 import { type Logger, silentLogger } from '../core/logger.js';
 import { presentedToken, type StreamScope, type TokenAuthenticator } from './auth.js';
-import { BackendWatch } from './backend-watch.js';
+import { BackendWatch, readiness } from './backend-watch.js';
 import { type DashboardAsset, loadDashboardAssets } from './dashboard-assets.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { FrameCache } from './frame-cache.js';
@@ -76,8 +76,8 @@ export interface Gateway {
   readonly openStreams: number;
   /**
    * Ends every stream (each response finishes, each subscription closes),
-   * stops watching the services, and stops the HTTP server. Does not close the event services: their owner does.
-   * Idempotent.
+   * stops watching the services, and stops the HTTP server. Does not close
+   * the event services: their owner does. Idempotent.
    */
   close(): Promise<void>;
 }
@@ -170,19 +170,8 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
     if (source !== undefined) watches.set(scope, new BackendWatch(scope, source.service, logger));
   }
   app.get('/readyz', (_request, reply) => {
-    reply.header('cache-control', 'no-store');
-    const backends: Record<string, BackendStatus> = {};
-    const problems: string[] = [];
-    for (const [scope, watch] of watches) {
-      const status = watch.status;
-      backends[scope] = status;
-      if (status.state !== 'ready')
-        problems.push(`${scope} ${status.state}${status.reason ? `: ${status.reason}` : ''}`);
-    }
-    if (closing) problems.unshift('gateway is shutting down');
-    if (problems.length > 0)
-      return reply.code(503).send({ status: 'unavailable', reason: problems.join('; '), backends });
-    return reply.send({ status: 'ready', backends });
+    const { statusCode, body } = readiness(watches, closing);
+    return reply.code(statusCode).header('cache-control', 'no-store').send(body);
   });
 
   for (const scope of ['ingest', 'storage'] as const) {
