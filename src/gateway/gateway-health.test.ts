@@ -84,6 +84,12 @@ describe('gateway health', () => {
     assert.match(String(down.body.reason), /ingest down: Redis .*; storage down: Redis /);
     assert.doesNotMatch(String(down.body.reason), new RegExp(String(redis.port)), 'no address in the reason');
 
+    // A client arriving now is told at once, not after the subscribe timeout.
+    const refused = await fetch(`${url}/ingest/monitor`, { headers: auth });
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers.get('retry-after'), '5');
+    assert.match(((await refused.json()) as { error: string }).error, /^event service unavailable: Redis /);
+
     await redis.restart();
     await waitForStates([ingest, storage], 'ready');
     assert.equal((await get(`${url}/readyz`)).status, 200);

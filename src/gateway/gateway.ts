@@ -191,6 +191,14 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
       }
       const label = auth.principal.label;
       if (closing) return reply.code(503).send({ error: 'gateway is shutting down' });
+      // Answered at once rather than after the subscribe timeout: the client retries, and holds no slot meanwhile.
+      const backend = watches.get(scope)?.status;
+      if (backend?.state === 'down') {
+        return reply
+          .code(503)
+          .header('retry-after', '5')
+          .send({ error: `event service unavailable: ${backend.reason ?? 'backend down'}` });
+      }
       const held = perToken.get(label) ?? 0;
       if (held >= maxStreamsPerToken) {
         logger.warn({ stream: scope, token: label, limit: maxStreamsPerToken }, 'monitor stream refused: too many');
