@@ -6,7 +6,15 @@ export { createNopEventService } from './backends/nop/nop-event-service.js';
 export type { RedisEventService, RedisEventServiceOptions } from './backends/redis/redis-event-service.js';
 export { createRedisEventService } from './backends/redis/redis-event-service.js';
 export type { Codec, DecodeResult, TraceCarrier } from './core/codec.js';
-export type { EventService, Gap, OverflowPolicy, SubscribeOptions, Subscription } from './core/contract.js';
+export type {
+  BackendState,
+  BackendStatus,
+  EventService,
+  Gap,
+  OverflowPolicy,
+  SubscribeOptions,
+  Subscription,
+} from './core/contract.js';
 export type { Logger } from './core/logger.js';
 export { silentLogger } from './core/logger.js';
 export { DEFAULT_BUFFER_SIZE } from './core/subscription.js';
