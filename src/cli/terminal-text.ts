@@ -6,7 +6,7 @@
  */
 const UNSAFE = /[\p{Cc}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
 
-const escape = (char: string): string => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
+const asEscape = (char: string): string => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
 
 /**
  * `text` with every character a terminal would act on, rather than show,
@@ -14,5 +14,5 @@ const escape = (char: string): string => `\\u${(char.codePointAt(0) ?? 0).toStri
  * exactly one line and shows what it holds.
  */
 export function terminalSafe(text: string): string {
-  return text.replace(UNSAFE, escape);
+  return text.replace(UNSAFE, asEscape);
 }
