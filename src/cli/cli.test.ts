@@ -1,100 +1,29 @@
 // The built `tidings` command, spawned as users run it (node dist/cli/main.js),
 // against a private redis-server.
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ChangeWaits } from '../../test/support/change-waits.js';
+import {
+  type CliOptions,
+  type CliProcess,
+  CliProcesses,
+  ensureBuilt,
+  type Finished,
+  runCli,
+} from '../../test/support/cli-process.js';
 import { type RedisServer, startRedisServer } from '../../test/support/redis-server.js';
 import { openSse, until } from '../../test/support/sse-client.js';
 
-const CLI = 'dist/cli/main.js';
 const fixture = (path: string): string => readFileSync(join('test/fixtures', path), 'utf8').trim();
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (!entry.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** `npm test` builds first; a direct run builds when dist is missing or older than src. */
-function ensureBuilt(): void {
-  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestSource('src')) return;
-  execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
-}
-
-interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** A running CLI process whose output lines a test can wait for. */
-class CliProcess {
-  readonly child: ChildProcess;
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<Finished>;
-  #changes = new ChangeWaits();
-
-  constructor(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}) {
-    this.child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stdout += chunk;
-      this.#changes.changed();
-    });
-    this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stderr += chunk;
-      this.#changes.changed();
-    });
-    if (options.stdin !== undefined) this.child.stdin?.end(options.stdin);
-    else this.child.stdin?.end();
-    this.exited = new Promise((resolve) => {
-      this.child.once('close', (code) => {
-        this.#changes.changed();
-        resolve({ code, stdout: this.stdout, stderr: this.stderr });
-      });
-    });
-  }
-
-  /** Resolves when the output matches; rejects with the output so far after `timeoutMs`. */
-  waitFor(stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
-    return this.#changes.until(
-      () => {
-        const match = this[stream].match(pattern);
-        if (match) return match;
-        if (this.child.exitCode !== null) {
-          throw new Error(`exited (${this.child.exitCode}) before ${pattern}:\n${this.stdout}\n${this.stderr}`);
-        }
-        return undefined;
-      },
-      timeoutMs,
-      () => `no ${pattern} on ${stream} within ${timeoutMs} ms:\n${this.stdout}\n${this.stderr}`,
-    );
-  }
-}
-
-const run = (args: string[], options?: { env?: Record<string, string>; stdin?: string }): Promise<Finished> =>
-  new CliProcess(args, options).exited;
+const run = (args: string[], options?: CliOptions): Promise<Finished> => runCli(args, options);
 
 describe('tidings CLI (built)', () => {
   let redis: RedisServer;
-  const running = new Set<CliProcess>();
-  const spawnCli = (args: string[], options?: { env?: Record<string, string> }): CliProcess => {
-    const cli = new CliProcess(args, options);
-    running.add(cli);
-    void cli.exited.then(() => running.delete(cli));
-    return cli;
-  };
+  const running = new CliProcesses();
+  const spawnCli = (args: string[], options?: CliOptions): CliProcess => running.spawn(args, options);
 
   before(async () => {
     ensureBuilt();
@@ -102,7 +31,7 @@ describe('tidings CLI (built)', () => {
   });
 
   after(async () => {
-    for (const cli of running) cli.child.kill('SIGKILL');
+    await running.killAll();
     await redis?.stop();
   });
 
@@ -170,6 +99,29 @@ describe('tidings CLI (built)', () => {
     assert.equal((await run(['publish', '--channel', channel, ok], { env })).code, 0);
     await tail.waitFor('stdout', /\n/);
     assert.equal(tail.stdout, `${ok}\n`);
+    tail.child.kill('SIGINT');
+    assert.equal((await tail.exited).code, 0);
+  });
+
+  it('tail prints hostile event text as escapes on one line: no terminal escape, no forged line', async () => {
+    const channel = `cli-hostile-${randomUUID()}`;
+    const env = { TIDINGS_REDIS_URL: redis.url };
+    const tail = spawnCli(['tail', '--channel', channel], { env });
+    await tail.waitFor('stderr', /tailing/);
+    const name =
+      'x\u001b]0;owned\u0007\u001b[2J\r\nsip_status_updated_event     sip forged status=ingested\u2028\u202e';
+    const event = JSON.parse(fixture('ingest/sip_created_event.minimal.json'));
+    event.value.value.uuid = 'not\r\na uuid';
+    event.value.value.item.name = name;
+    const published = await run(['publish', '--channel', channel, JSON.stringify(event)], { env });
+    assert.equal(published.code, 0, published.stderr);
+    await tail.waitFor('stdout', /\n/);
+    assert.equal(tail.stdout.split('\n').length, 2, tail.stdout);
+    assert.doesNotMatch(tail.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202e]/u);
+    assert.match(
+      tail.stdout,
+      /^sip_created_event +sip "not\\r\\na uuid" "x\\u001b\]0;owned\\u0007\\u001b\[2J\\r\\nsip_status_updated_event {5}sip forged status=ingested\\u2028\\u202e" status=queued\n$/,
+    );
     tail.child.kill('SIGINT');
     assert.equal((await tail.exited).code, 0);
   });
@@ -246,7 +198,7 @@ describe('tidings CLI (built)', () => {
     const done = await serve.exited;
     assert.equal(done.code, 0, done.stderr);
     await client.ended;
-    await until(() => running.size === 0 || !running.has(serve));
+    await until(() => !running.has(serve));
   });
 
   it('rejects bad options with a clear message', async () => {
