@@ -137,7 +137,6 @@ describe('tidings CLI: command line and environment', () => {
       for (const [name] of readFileSync(join('src/cli', file), 'utf8').matchAll(/TIDINGS_[A-Z_]+/g)) read.add(name);
     }
     assert.ok(read.size >= 12, [...read].join(' '));
-    for (const name of read)
-      assert.match(stdout, new RegExp(`\\b${name}\\b`), `${name} missing from tidings --help`);
+    for (const name of read) assert.match(stdout, new RegExp(`\\b${name}\\b`), `${name} missing from tidings --help`);
   });
 });
