@@ -3,16 +3,15 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { CliProcesses, ensureBuilt, type Finished, runCli } from '../../test/support/cli-process.js';
-import { type RedisServer, startRedisServer } from '../../test/support/redis-server.js';
+import { describe, it } from 'node:test';
+import { cliTestBed, type Finished, runCli } from '../../test/support/cli-process.js';
 
 /** A command expected to stop by itself; one that starts serving instead is killed after 10 s and fails. */
 const refused = (args: string[], env: Record<string, string> = {}): Promise<Finished> => runCli(args, { env }, 10_000);
 
 describe('tidings CLI: command line and environment', () => {
-  let redis: RedisServer;
-  const running = new CliProcesses();
+  const bed = cliTestBed();
+  const { running } = bed;
 
   /** Starts `serve` on a free port; resolves with its base URL and backend line once it listens, and a stop that expects exit 0. */
   async function serving(args: string[], env: Record<string, string>) {
@@ -30,16 +29,6 @@ describe('tidings CLI: command line and environment', () => {
       },
     };
   }
-
-  before(async () => {
-    ensureBuilt();
-    redis = await startRedisServer();
-  });
-
-  after(async () => {
-    await running.killAll();
-    await redis?.stop();
-  });
 
   it('TIDINGS_METRICS is read as a boolean: false/0/no keep the unauthenticated /metrics off, true/1/yes turn it on', async () => {
     for (const [value, on] of [
@@ -73,7 +62,7 @@ describe('tidings CLI: command line and environment', () => {
   });
 
   it('TIDINGS_DEMO=false with TIDINGS_REDIS_URL serves Redis; TIDINGS_DEMO=1 alone serves the demo', async () => {
-    const onRedis = await serving([], { TIDINGS_DEMO: 'false', TIDINGS_REDIS_URL: redis.url });
+    const onRedis = await serving([], { TIDINGS_DEMO: 'false', TIDINGS_REDIS_URL: bed.redis.url });
     assert.match(onRedis.backend, /^redis /);
     await onRedis.stop();
     const demo = await serving([], { TIDINGS_DEMO: '1' });
@@ -82,15 +71,15 @@ describe('tidings CLI: command line and environment', () => {
   });
 
   it('the command line wins over the environment in the choice of backend; both on one level is an error', async () => {
-    const demo = await serving(['--demo'], { TIDINGS_REDIS_URL: redis.url });
+    const demo = await serving(['--demo'], { TIDINGS_REDIS_URL: bed.redis.url });
     assert.match(demo.backend, /in-memory, demo producer running/);
     await demo.stop();
-    const onRedis = await serving(['--redis', redis.url], { TIDINGS_DEMO: 'yes' });
+    const onRedis = await serving(['--redis', bed.redis.url], { TIDINGS_DEMO: 'yes' });
     assert.match(onRedis.backend, /^redis /);
     await onRedis.stop();
     for (const [args, env] of [
-      [['--demo', '--redis', redis.url], {}],
-      [[], { TIDINGS_DEMO: 'true', TIDINGS_REDIS_URL: redis.url }],
+      [['--demo', '--redis', bed.redis.url], {}],
+      [[], { TIDINGS_DEMO: 'true', TIDINGS_REDIS_URL: bed.redis.url }],
     ] as const) {
       const both = await refused(['serve', '--port', '0', ...args], env);
       assert.equal(both.code, 1, both.stdout);

@@ -5,19 +5,16 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, CliProcesses, ensureBuilt, runCli } from '../../test/support/cli-process.js';
-import { type RedisServer, startRedisServer } from '../../test/support/redis-server.js';
+import { CLI, cliTestBed, runCli } from '../../test/support/cli-process.js';
 
 const HELPS = [['--help'], ['serve', '--help'], ['tail', '--help'], ['publish', '--help']];
 
 describe('tidings CLI: every --help example works', () => {
-  let redis: RedisServer;
+  const bed = cliTestBed();
+  const { running } = bed;
   let dir: string;
-  const running = new CliProcesses();
 
-  before(async () => {
-    ensureBuilt();
-    redis = await startRedisServer();
+  before(() => {
     // `tidings` on the PATH, as after `npm install -g`; it notes its pid (kept by exec) so the test can send Ctrl-C.
     dir = mkdtempSync(join(tmpdir(), 'tidings-examples-'));
     const shim = join(dir, 'tidings');
@@ -25,9 +22,7 @@ describe('tidings CLI: every --help example works', () => {
     chmodSync(shim, 0o755);
   });
 
-  after(async () => {
-    await running.killAll();
-    await redis?.stop();
+  after(() => {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -40,7 +35,7 @@ describe('tidings CLI: every --help example works', () => {
 
   /** The example as run here: the test's Redis instead of 127.0.0.1:6379, any free port instead of a fixed one. */
   const localised = (line: string): string =>
-    line.replaceAll('redis://127.0.0.1:6379', redis.url).replace(/--port \d+/g, '--port 0');
+    line.replaceAll('redis://127.0.0.1:6379', bed.redis.url).replace(/--port \d+/g, '--port 0');
 
   it('each help has examples, and each example runs to its expected end', async () => {
     let ran = 0;
@@ -54,7 +49,7 @@ describe('tidings CLI: every --help example works', () => {
         assert.ok(command !== undefined, `not a tidings command: ${example}`);
         const pidFile = join(dir, `pid-${ran}`);
         // Defaults that would reach a fixed port point at the test's instead; an example's own settings win.
-        const env = { TIDINGS_REDIS_URL: redis.url, TIDINGS_PORT: '0', EXAMPLE_PID_FILE: pidFile };
+        const env = { TIDINGS_REDIS_URL: bed.redis.url, TIDINGS_PORT: '0', EXAMPLE_PID_FILE: pidFile };
         const run = running.spawn(
           ['-c', line],
           { env: { ...env, PATH: `${dir}:${process.env.PATH}` } },

@@ -4,16 +4,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import {
-  type CliOptions,
-  type CliProcess,
-  CliProcesses,
-  ensureBuilt,
-  type Finished,
-  runCli,
-} from '../../test/support/cli-process.js';
-import { type RedisServer, startRedisServer } from '../../test/support/redis-server.js';
+import { describe, it } from 'node:test';
+import { type CliOptions, type CliProcess, cliTestBed, type Finished, runCli } from '../../test/support/cli-process.js';
 import { openSse, until } from '../../test/support/sse-client.js';
 
 const fixture = (path: string): string => readFileSync(join('test/fixtures', path), 'utf8').trim();
@@ -21,19 +13,9 @@ const fixture = (path: string): string => readFileSync(join('test/fixtures', pat
 const run = (args: string[], options?: CliOptions): Promise<Finished> => runCli(args, options);
 
 describe('tidings CLI (built)', () => {
-  let redis: RedisServer;
-  const running = new CliProcesses();
+  const bed = cliTestBed();
+  const { running } = bed;
   const spawnCli = (args: string[], options?: CliOptions): CliProcess => running.spawn(args, options);
-
-  before(async () => {
-    ensureBuilt();
-    redis = await startRedisServer();
-  });
-
-  after(async () => {
-    await running.killAll();
-    await redis?.stop();
-  });
 
   it('has --help on every command', async () => {
     for (const args of [['--help'], ['serve', '--help'], ['tail', '--help'], ['publish', '--help']]) {
@@ -46,7 +28,7 @@ describe('tidings CLI (built)', () => {
 
   it('publish of a fixture reaches a tail on Redis, as a line and as JSON; Ctrl-C ends tail cleanly', async () => {
     const channel = `cli-ingest-${randomUUID()}`;
-    const env = { TIDINGS_REDIS_URL: redis.url };
+    const env = { TIDINGS_REDIS_URL: bed.redis.url };
     const lines = spawnCli(['tail', '--channel', channel], { env });
     const json = spawnCli(['tail', '--channel', channel, '--json', '--type', 'sip_created_event'], { env });
     await lines.waitFor('stderr', /tailing/);
@@ -74,7 +56,7 @@ describe('tidings CLI (built)', () => {
 
   it('an invalid publish exits non-zero with the codec reason and publishes nothing', async () => {
     const channel = `cli-invalid-${randomUUID()}`;
-    const env = { TIDINGS_REDIS_URL: redis.url };
+    const env = { TIDINGS_REDIS_URL: bed.redis.url };
     const tail = spawnCli(['tail', '--channel', channel, '--json'], { env });
     await tail.waitFor('stderr', /tailing/);
 
@@ -105,7 +87,7 @@ describe('tidings CLI (built)', () => {
 
   it('tail prints hostile event text as escapes on one line: no terminal escape, no forged line', async () => {
     const channel = `cli-hostile-${randomUUID()}`;
-    const env = { TIDINGS_REDIS_URL: redis.url };
+    const env = { TIDINGS_REDIS_URL: bed.redis.url };
     const tail = spawnCli(['tail', '--channel', channel], { env });
     await tail.waitFor('stderr', /tailing/);
     const name =
@@ -128,7 +110,7 @@ describe('tidings CLI (built)', () => {
 
   it('storage events are tailed without location credentials', async () => {
     const channel = `cli-storage-${randomUUID()}`;
-    const env = { TIDINGS_REDIS_URL: redis.url };
+    const env = { TIDINGS_REDIS_URL: bed.redis.url };
     const tail = spawnCli(['tail', '--stream', 'storage', '--channel', channel, '--json'], { env });
     await tail.waitFor('stderr', /tailing/);
     const published = await run(
@@ -152,7 +134,7 @@ describe('tidings CLI (built)', () => {
     const ingestChannel = `cli-serve-ingest-${randomUUID()}`;
     const storageChannel = `cli-serve-storage-${randomUUID()}`;
     const env = {
-      TIDINGS_REDIS_URL: redis.url,
+      TIDINGS_REDIS_URL: bed.redis.url,
       TIDINGS_TOKENS: 'cli-serve-token',
       TIDINGS_INGEST_CHANNEL: ingestChannel,
       TIDINGS_STORAGE_CHANNEL: storageChannel,
@@ -202,10 +184,10 @@ describe('tidings CLI (built)', () => {
   });
 
   it('rejects bad options with a clear message', async () => {
-    const demoOnRedis = await run(['serve', '--demo', '--redis', redis.url]);
+    const demoOnRedis = await run(['serve', '--demo', '--redis', bed.redis.url]);
     assert.equal(demoOnRedis.code, 1);
     assert.match(demoOnRedis.stderr, /--demo runs on the in-memory backend/);
-    const badType = await run(['tail', '--redis', redis.url, '--type', 'aip_created_event']);
+    const badType = await run(['tail', '--redis', bed.redis.url, '--type', 'aip_created_event']);
     assert.equal(badType.code, 1);
     assert.match(badType.stderr, /"aip_created_event" is not a ingest event type/);
     const badPort = await run(['serve', '--port', 'eighty']);

@@ -2,7 +2,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { ChangeWaits } from './change-waits.js';
+import { type RedisServer, startRedisServer } from './redis-server.js';
 
 /** The built command, as an absolute path (examples run from other directories). */
 export const CLI = resolve('dist/cli/main.js');
@@ -139,4 +141,37 @@ export class CliProcesses {
     for (const cli of left) cli.child.kill('SIGKILL');
     await Promise.all(left.map((cli) => cli.exited));
   }
+}
+
+/** What {@link cliTestBed} sets up for a test file. */
+export interface CliTestBed {
+  /** A private redis-server (started in `before`). */
+  readonly redis: RedisServer;
+  /** The CLI processes the tests spawn; whatever still runs is killed in `after`. */
+  readonly running: CliProcesses;
+}
+
+/**
+ * Registers, in the enclosing `describe`, the hooks every CLI test file
+ * needs: build the CLI when needed and start a private redis-server before
+ * the tests; kill what still runs and stop the server after them.
+ */
+export function cliTestBed(redisArgs: string[] = []): CliTestBed {
+  let redis: RedisServer | undefined;
+  const running = new CliProcesses();
+  before(async () => {
+    ensureBuilt();
+    redis = await startRedisServer(redisArgs);
+  });
+  after(async () => {
+    await running.killAll();
+    await redis?.stop();
+  });
+  return {
+    get redis(): RedisServer {
+      if (redis === undefined) throw new Error('the redis-server starts in before()');
+      return redis;
+    },
+    running,
+  };
 }
