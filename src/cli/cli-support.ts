@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { Option } from 'commander';
 import { pino } from 'pino';
 import type { Logger } from '../index.js';
@@ -17,6 +18,92 @@ export function channelFor(stream: StreamName, explicit: string | undefined): st
 /** An error the user caused (bad input, bad option): printed without a stack, exit code 1. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+}
+
+/**
+ * A command could not do its job for a reason outside its input (Redis
+ * refused the connection, its host is unknown, it refused the password):
+ * printed as its chain of causes, without a stack, exit code 1. `observed`
+ * is the last connection error the service logged, for when the error
+ * itself does not say why.
+ */
+export class CommandFailure extends Error {
+  override readonly name = 'CommandFailure';
+  readonly observed: string | undefined;
+
+  constructor(message: string, options: { cause: unknown; observed?: string | undefined }) {
+    super(message, { cause: options.cause });
+    this.observed = options.observed;
+  }
+}
+
+function messageOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  if (error.message !== '') return error.message;
+  // Node reports a refused dual-stack connect as an AggregateError with no message of its own.
+  if (error instanceof AggregateError) return error.errors.map(messageOf).join('; ');
+  const { code } = error as { code?: unknown };
+  return typeof code === 'string' ? code : error.name;
+}
+
+/**
+ * What to print for a failed command, one line each: the error's message,
+ * then each message of its `cause` chain (and a {@link CommandFailure}'s
+ * observed error) that no earlier line already says, so the last line is
+ * the deepest cause known.
+ */
+export function failureLines(error: unknown): string[] {
+  const lines: string[] = [];
+  const add = (text: string): void => {
+    const line = text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+    if (line !== '' && !lines.some((earlier) => earlier.includes(line))) lines.push(line);
+  };
+  const seen = new Set<unknown>();
+  for (let current = error; current != null && !seen.has(current); ) {
+    seen.add(current);
+    add(messageOf(current));
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  if (error instanceof CommandFailure && error.observed !== undefined) add(error.observed);
+  return lines;
+}
+
+const BOOLEAN_WORDS: ReadonlyMap<string, boolean> = new Map([
+  ['true', true],
+  ['1', true],
+  ['yes', true],
+  ['false', false],
+  ['0', false],
+  ['no', false],
+]);
+
+/** Reads a boolean environment variable: true/false, 1/0 or yes/no in any case; anything else is a usage error naming it. */
+export function parseBooleanEnv(name: string, text: string): boolean {
+  const value = BOOLEAN_WORDS.get(text.trim().toLowerCase());
+  if (value === undefined) {
+    throw new UsageError(`${name} must be true, false, 1, 0, yes or no, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+/**
+ * A `preAction` hook that reads the environment variables of the command's
+ * flags strictly. Commander sets a flag whose `.env()` variable is defined,
+ * whatever its value (`TIDINGS_METRICS=false` would turn metrics on); here
+ * true/1/yes set it, false/0/no leave it off, and anything else is a usage
+ * error, even when the flag is also given on the command line (which wins).
+ */
+export function readFlagsFromEnvStrictly(_hooked: Command, command: Command): void {
+  for (const option of command.options) {
+    if (option.envVar === undefined || option.required || option.optional) continue;
+    const text = process.env[option.envVar];
+    if (text === undefined) continue;
+    const on = parseBooleanEnv(option.envVar, text);
+    const key = option.attributeName();
+    if (command.getOptionValueSource(key) === 'env') {
+      command.setOptionValueWithSource(key, option.negate ? !on : on, 'env');
+    }
+  }
 }
 
 /** Parses a base-10 integer option within bounds, naming the option when it is not one. */
@@ -50,6 +137,37 @@ export function logLevelOption(fallback: string): Option {
 /** A pino logger writing JSON lines to stderr, so stdout stays for the command's output. */
 export function stderrLogger(level: string): Logger {
   return pino({ level, base: undefined }, pino.destination({ fd: 2, sync: true }));
+}
+
+/** A logger that passes everything on and remembers the error of the last warning or error logged. */
+export interface RememberingLogger extends Logger {
+  /** The message of the `err` field of the last warning or error, whatever the log level lets through. */
+  readonly lastError: string | undefined;
+}
+
+/** Wraps `logger` so that a failed command can end with the connection error the service last reported. */
+export function rememberingErrors(logger: Logger): RememberingLogger {
+  let lastError: string | undefined;
+  const remember = (fields: Record<string, unknown>): void => {
+    const { err } = fields;
+    if (typeof err === 'string') lastError = err;
+    else if (err instanceof Error) lastError = failureLines(err).at(-1);
+  };
+  return {
+    get lastError() {
+      return lastError;
+    },
+    debug: (fields, message) => logger.debug(fields, message),
+    info: (fields, message) => logger.info(fields, message),
+    warn: (fields, message) => {
+      remember(fields);
+      logger.warn(fields, message);
+    },
+    error: (fields, message) => {
+      remember(fields);
+      logger.error(fields, message);
+    },
+  };
 }
 
 /** Resolves once SIGINT or SIGTERM arrives; then the signal. */

@@ -1,110 +1,21 @@
 // The built `tidings` command, spawned as users run it (node dist/cli/main.js),
 // against a private redis-server.
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { ChangeWaits } from '../../test/support/change-waits.js';
-import { type RedisServer, startRedisServer } from '../../test/support/redis-server.js';
+import { describe, it } from 'node:test';
+import { type CliOptions, type CliProcess, cliTestBed, type Finished, runCli } from '../../test/support/cli-process.js';
 import { openSse, until } from '../../test/support/sse-client.js';
 
-const CLI = 'dist/cli/main.js';
 const fixture = (path: string): string => readFileSync(join('test/fixtures', path), 'utf8').trim();
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (!entry.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** `npm test` builds first; a direct run builds when dist is missing or older than src. */
-function ensureBuilt(): void {
-  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestSource('src')) return;
-  execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
-}
-
-interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** A running CLI process whose output lines a test can wait for. */
-class CliProcess {
-  readonly child: ChildProcess;
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<Finished>;
-  #changes = new ChangeWaits();
-
-  constructor(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}) {
-    this.child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stdout += chunk;
-      this.#changes.changed();
-    });
-    this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stderr += chunk;
-      this.#changes.changed();
-    });
-    if (options.stdin !== undefined) this.child.stdin?.end(options.stdin);
-    else this.child.stdin?.end();
-    this.exited = new Promise((resolve) => {
-      this.child.once('close', (code) => {
-        this.#changes.changed();
-        resolve({ code, stdout: this.stdout, stderr: this.stderr });
-      });
-    });
-  }
-
-  /** Resolves when the output matches; rejects with the output so far after `timeoutMs`. */
-  waitFor(stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
-    return this.#changes.until(
-      () => {
-        const match = this[stream].match(pattern);
-        if (match) return match;
-        if (this.child.exitCode !== null) {
-          throw new Error(`exited (${this.child.exitCode}) before ${pattern}:\n${this.stdout}\n${this.stderr}`);
-        }
-        return undefined;
-      },
-      timeoutMs,
-      () => `no ${pattern} on ${stream} within ${timeoutMs} ms:\n${this.stdout}\n${this.stderr}`,
-    );
-  }
-}
-
-const run = (args: string[], options?: { env?: Record<string, string>; stdin?: string }): Promise<Finished> =>
-  new CliProcess(args, options).exited;
+const run = (args: string[], options?: CliOptions): Promise<Finished> => runCli(args, options);
 
 describe('tidings CLI (built)', () => {
-  let redis: RedisServer;
-  const running = new Set<CliProcess>();
-  const spawnCli = (args: string[], options?: { env?: Record<string, string> }): CliProcess => {
-    const cli = new CliProcess(args, options);
-    running.add(cli);
-    void cli.exited.then(() => running.delete(cli));
-    return cli;
-  };
-
-  before(async () => {
-    ensureBuilt();
-    redis = await startRedisServer();
-  });
-
-  after(async () => {
-    for (const cli of running) cli.child.kill('SIGKILL');
-    await redis?.stop();
-  });
+  const bed = cliTestBed();
+  const { running } = bed;
+  const spawnCli = (args: string[], options?: CliOptions): CliProcess => running.spawn(args, options);
 
   it('has --help on every command', async () => {
     for (const args of [['--help'], ['serve', '--help'], ['tail', '--help'], ['publish', '--help']]) {
@@ -117,7 +28,7 @@ describe('tidings CLI (built)', () => {
 
   it('publish of a fixture reaches a tail on Redis, as a line and as JSON; Ctrl-C ends tail cleanly', async () => {
     const channel = `cli-ingest-${randomUUID()}`;
-    const env = { TIDINGS_REDIS_URL: redis.url };
+    const env = { TIDINGS_REDIS_URL: bed.redis.url };
     const lines = spawnCli(['tail', '--channel', channel], { env });
     const json = spawnCli(['tail', '--channel', channel, '--json', '--type', 'sip_created_event'], { env });
     await lines.waitFor('stderr', /tailing/);
@@ -145,7 +56,7 @@ describe('tidings CLI (built)', () => {
 
   it('an invalid publish exits non-zero with the codec reason and publishes nothing', async () => {
     const channel = `cli-invalid-${randomUUID()}`;
-    const env = { TIDINGS_REDIS_URL: redis.url };
+    const env = { TIDINGS_REDIS_URL: bed.redis.url };
     const tail = spawnCli(['tail', '--channel', channel, '--json'], { env });
     await tail.waitFor('stderr', /tailing/);
 
@@ -174,9 +85,32 @@ describe('tidings CLI (built)', () => {
     assert.equal((await tail.exited).code, 0);
   });
 
+  it('tail prints hostile event text as escapes on one line: no terminal escape, no forged line', async () => {
+    const channel = `cli-hostile-${randomUUID()}`;
+    const env = { TIDINGS_REDIS_URL: bed.redis.url };
+    const tail = spawnCli(['tail', '--channel', channel], { env });
+    await tail.waitFor('stderr', /tailing/);
+    const name =
+      'x\u001b]0;owned\u0007\u001b[2J\r\nsip_status_updated_event     sip forged status=ingested\u2028\u202e';
+    const event = JSON.parse(fixture('ingest/sip_created_event.minimal.json'));
+    event.value.value.uuid = 'not\r\na uuid';
+    event.value.value.item.name = name;
+    const published = await run(['publish', '--channel', channel, JSON.stringify(event)], { env });
+    assert.equal(published.code, 0, published.stderr);
+    await tail.waitFor('stdout', /\n/);
+    assert.equal(tail.stdout.split('\n').length, 2, tail.stdout);
+    // The whole output, matched exactly: every control, separator and override is an escape of visible characters.
+    assert.match(
+      tail.stdout,
+      /^sip_created_event +sip "not\\r\\na uuid" "x\\u001b\]0;owned\\u0007\\u001b\[2J\\r\\nsip_status_updated_event {5}sip forged status=ingested\\u2028\\u202e" status=queued\n$/,
+    );
+    tail.child.kill('SIGINT');
+    assert.equal((await tail.exited).code, 0);
+  });
+
   it('storage events are tailed without location credentials', async () => {
     const channel = `cli-storage-${randomUUID()}`;
-    const env = { TIDINGS_REDIS_URL: redis.url };
+    const env = { TIDINGS_REDIS_URL: bed.redis.url };
     const tail = spawnCli(['tail', '--stream', 'storage', '--channel', channel, '--json'], { env });
     await tail.waitFor('stderr', /tailing/);
     const published = await run(
@@ -200,7 +134,7 @@ describe('tidings CLI (built)', () => {
     const ingestChannel = `cli-serve-ingest-${randomUUID()}`;
     const storageChannel = `cli-serve-storage-${randomUUID()}`;
     const env = {
-      TIDINGS_REDIS_URL: redis.url,
+      TIDINGS_REDIS_URL: bed.redis.url,
       TIDINGS_TOKENS: 'cli-serve-token',
       TIDINGS_INGEST_CHANNEL: ingestChannel,
       TIDINGS_STORAGE_CHANNEL: storageChannel,
@@ -246,14 +180,14 @@ describe('tidings CLI (built)', () => {
     const done = await serve.exited;
     assert.equal(done.code, 0, done.stderr);
     await client.ended;
-    await until(() => running.size === 0 || !running.has(serve));
+    await until(() => !running.has(serve));
   });
 
   it('rejects bad options with a clear message', async () => {
-    const demoOnRedis = await run(['serve', '--demo', '--redis', redis.url]);
+    const demoOnRedis = await run(['serve', '--demo', '--redis', bed.redis.url]);
     assert.equal(demoOnRedis.code, 1);
     assert.match(demoOnRedis.stderr, /--demo runs on the in-memory backend/);
-    const badType = await run(['tail', '--redis', redis.url, '--type', 'aip_created_event']);
+    const badType = await run(['tail', '--redis', bed.redis.url, '--type', 'aip_created_event']);
     assert.equal(badType.code, 1);
     assert.match(badType.stderr, /"aip_created_event" is not a ingest event type/);
     const badPort = await run(['serve', '--port', 'eighty']);

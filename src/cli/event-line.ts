@@ -1,14 +1,19 @@
 import type { MonitorEvent, StorageMonitorEvent } from '../index.js';
+import { terminalSafe } from './terminal-text.js';
 
-const short = (uuid: string | undefined): string => (uuid === undefined ? '-' : uuid);
+/** An identifier as it is when it looks like one; quoted otherwise, so it cannot pose as other fields. */
+const short = (id: string | undefined): string =>
+  id === undefined ? '-' : /^[\w.:-]+$/.test(id) ? id : JSON.stringify(id);
 const quoted = (text: string | undefined): string => (text === undefined ? '' : ` ${JSON.stringify(text)}`);
 
 /**
  * One human-readable line for an event: its type, then the fields a person
  * scanning a terminal looks for (identifier, name, status, relations).
+ * Whatever the event's strings hold, the result is one line of visible text:
+ * controls, separators and bidi overrides are written as `\uXXXX` escapes.
  */
 export function eventLine(event: MonitorEvent | StorageMonitorEvent): string {
-  return `${event.type.padEnd(28)} ${details(event)}`;
+  return terminalSafe(`${event.type.padEnd(28)} ${details(event)}`);
 }
 
 function details(event: MonitorEvent | StorageMonitorEvent): string {

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import {
   type DecodeError,
   type DecodeResult,
+  type EventService,
   ingestCodec,
   type MonitorEvent,
   newIngestEventServiceRedis,
@@ -10,7 +11,16 @@ import {
   type StorageMonitorEvent,
   storageCodec,
 } from '../index.js';
-import { channelFor, logLevelOption, redisOption, type StreamName, stderrLogger, UsageError } from './cli-support.js';
+import {
+  CommandFailure,
+  channelFor,
+  logLevelOption,
+  redisOption,
+  rememberingErrors,
+  type StreamName,
+  stderrLogger,
+  UsageError,
+} from './cli-support.js';
 
 interface PublishOptions {
   redis: string;
@@ -76,8 +86,8 @@ The event is validated against the monitor catalogue first; an invalid event
 is not published and the command exits with status 1 and the reason.
 
 Examples:
-  $ tidings publish '{"value":{"type":"sip_status_updated_event","value":{"uuid":"…","status":"ingested"}}}'
-  $ tidings publish < test/fixtures/ingest/sip_created_event.json`,
+  $ tidings publish '{"value":{"type":"sip_status_updated_event","value":{"uuid":"5c3e2a8e-1d3f-4b5a-9c7e-2f6a8b0d4e11","status":"ingested"}}}'
+  $ echo '{"value":{"type":"aip_status_updated_event","value":{"uuid":"0b9d7c52-6e1a-4f38-8d2c-7a5e3f1b9c40","status":"stored"}}}' | tidings publish --redis redis://127.0.0.1:6379/0 -`,
     )
     .action(async (eventArg: string | undefined, options: PublishOptions) => {
       await publish(eventArg, options);
@@ -92,26 +102,23 @@ async function publish(eventArg: string | undefined, options: PublishOptions): P
     const where = error.path === undefined ? '' : ` at ${error.path}`;
     throw new UsageError(`invalid event (${error.reason}${where}): ${error.message}; nothing was published`);
   }
-  const logger = stderrLogger(options.logLevel);
+  const logger = rememberingErrors(stderrLogger(options.logLevel));
   const channel = channelFor(decoded.stream, options.channel);
   const config = { redisAddress: options.redis, redisChannel: channel };
   const tracerProvider = trace.getTracerProvider();
-  let receivers: number;
-  if (decoded.stream === 'ingest') {
-    const service = newIngestEventServiceRedis(logger, tracerProvider, config);
+  const publishConfirmed = async <T>(service: EventService<T>, event: T): Promise<number> => {
     try {
-      receivers = await service.publishConfirmed(decoded.event);
+      return await service.publishConfirmed(event);
+    } catch (error) {
+      throw new CommandFailure(`cannot publish to ${channel}`, { cause: error, observed: logger.lastError });
     } finally {
       await service.close();
     }
-  } else {
-    const service = newStorageEventServiceRedis(logger, tracerProvider, config);
-    try {
-      receivers = await service.publishConfirmed(decoded.event);
-    } finally {
-      await service.close();
-    }
-  }
+  };
+  const receivers =
+    decoded.stream === 'ingest'
+      ? await publishConfirmed(newIngestEventServiceRedis(logger, tracerProvider, config), decoded.event)
+      : await publishConfirmed(newStorageEventServiceRedis(logger, tracerProvider, config), decoded.event);
   process.stdout.write(
     `published ${decoded.event.type} to ${channel} (${receivers} receiver${receivers === 1 ? '' : 's'})\n`,
   );

@@ -68,10 +68,12 @@ export function serveCommand(): Command {
     .addOption(
       new Option(
         '--tokens <list>',
-        'accepted bearer tokens, comma-separated; "token:ingest" or "token:storage" scopes one (default: one random token, printed)',
+        'accepted bearer tokens, comma-separated; "token:ingest" or "token:storage" scopes one (not given: one random token, printed; given but empty: an error)',
       ).env('TIDINGS_TOKENS'),
     )
-    .addOption(new Option('--demo', 'run the demo producer (in-memory backend only)').env('TIDINGS_DEMO'))
+    .addOption(
+      new Option('--demo', 'serve the in-memory backend with a demo producer instead of Redis').env('TIDINGS_DEMO'),
+    )
     .addOption(
       new Option('--demo-interval <ms>', 'time between demo workflow steps')
         .default(700)
@@ -111,49 +113,89 @@ export function serveCommand(): Command {
     .addHelpText(
       'after',
       `
+The backend is Redis (--redis or TIDINGS_REDIS_URL) or the in-memory demo
+(--demo or TIDINGS_DEMO=1); one of the two is required. When both are set, the
+one given on the command line wins over the environment.
+
 Browsers authenticate with "Authorization: Bearer <token>" (the dashboard does
 this) or "?access_token=<token>" (for EventSource). Open the printed dashboard
 URL: the token travels in its #fragment, which is never sent to the server.
 
 Examples:
   $ tidings serve --demo
-  $ TIDINGS_TOKENS=s3cret tidings serve --redis redis://127.0.0.1:6379/0 --port 9000`,
+  $ TIDINGS_TOKENS=s3cret tidings serve --redis redis://127.0.0.1:6379/0 --port 9000
+  $ TIDINGS_REDIS_URL=redis://127.0.0.1:6379 TIDINGS_METRICS=yes tidings serve --tokens 'viewer:ingest,admin'`,
     )
-    .action(async (options: ServeOptions) => {
-      await serve(options);
+    .action(async (options: ServeOptions, command: Command) => {
+      await serve(options, backendOf(options, command), tokensOf(options, command));
     });
 }
 
-async function serve(options: ServeOptions): Promise<void> {
-  const logger = stderrLogger(options.logLevel);
-  if (options.demo && options.redis !== undefined) {
-    throw new UsageError('--demo runs on the in-memory backend; leave out --redis (or TIDINGS_REDIS_URL)');
+type Backend = { kind: 'redis'; url: string } | { kind: 'demo' };
+
+/**
+ * Redis or the in-memory demo. Serving the in-memory backend without the demo
+ * would serve nothing (no other process can publish into it), so one of the
+ * two must be chosen; when both are, the command line wins over the
+ * environment, and both on the same level is an error.
+ */
+function backendOf(options: ServeOptions, command: Command): Backend {
+  const redis = options.redis;
+  if (!options.demo) {
+    if (redis === undefined) {
+      throw new UsageError(
+        'serve needs a backend: --redis <url> (or TIDINGS_REDIS_URL) to serve Redis channels, or --demo (or TIDINGS_DEMO=1) for the in-memory demo',
+      );
+    }
+    return { kind: 'redis', url: redis };
   }
+  if (redis === undefined) return { kind: 'demo' };
+  const demoFromEnv = command.getOptionValueSource('demo') === 'env';
+  const redisFromEnv = command.getOptionValueSource('redis') === 'env';
+  if (demoFromEnv === redisFromEnv) {
+    const [demo, url] = demoFromEnv ? ['TIDINGS_DEMO', 'TIDINGS_REDIS_URL'] : ['--demo', '--redis'];
+    throw new UsageError(`${demo} runs on the in-memory backend and ${url} on Redis: choose one`);
+  }
+  return demoFromEnv ? { kind: 'redis', url: redis } : { kind: 'demo' };
+}
+
+/** The configured tokens, or none (one is generated) when neither --tokens nor TIDINGS_TOKENS is set. */
+function tokensOf(options: ServeOptions, command: Command): TokenConfig[] {
+  if (options.tokens === undefined) return [];
+  const source = command.getOptionValueSource('tokens') === 'env' ? 'TIDINGS_TOKENS' : '--tokens';
   let tokens: TokenConfig[];
   try {
-    tokens = options.tokens === undefined ? [] : parseTokenList(options.tokens);
+    tokens = parseTokenList(options.tokens);
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(`${source}: ${(error as Error).message}`);
   }
-  const generated = tokens.length === 0 ? randomBytes(18).toString('base64url') : undefined;
-  if (generated !== undefined) tokens = [{ token: generated, label: 'generated' }];
+  if (tokens.length === 0) {
+    throw new UsageError(`${source} lists no token; give at least one, or leave it unset to have one generated`);
+  }
+  return tokens;
+}
+
+async function serve(options: ServeOptions, backend: Backend, configured: TokenConfig[]): Promise<void> {
+  const logger = stderrLogger(options.logLevel);
+  const generated = configured.length === 0 ? randomBytes(18).toString('base64url') : undefined;
+  const tokens = generated === undefined ? configured : [{ token: generated, label: 'generated' }];
 
   const metrics = options.metrics ? createPrometheusMetrics() : undefined;
   const meterProvider = metrics?.meterProvider;
   let ingest: IngestEventService;
   let storage: StorageEventService;
-  if (options.redis === undefined) {
+  if (backend.kind === 'demo') {
     ingest = newIngestEventServiceInMem({ logger, name: 'ingest', meterProvider });
     storage = newStorageEventServiceInMem({ logger, name: 'storage', meterProvider });
   } else {
     const tracerProvider = trace.getTracerProvider();
     ingest = newIngestEventServiceRedis(logger, tracerProvider, {
-      redisAddress: options.redis,
+      redisAddress: backend.url,
       redisChannel: options.ingestChannel,
       meterProvider,
     });
     storage = newStorageEventServiceRedis(logger, tracerProvider, {
-      redisAddress: options.redis,
+      redisAddress: backend.url,
       redisChannel: options.storageChannel,
       meterProvider,
     });
@@ -183,14 +225,15 @@ async function serve(options: ServeOptions): Promise<void> {
     throw new UsageError(`cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`);
   }
   let demo: DemoProducer | undefined;
-  if (options.demo) demo = startDemoProducer({ ingest, storage, stepIntervalMs: options.demoInterval, logger });
+  if (backend.kind === 'demo')
+    demo = startDemoProducer({ ingest, storage, stepIntervalMs: options.demoInterval, logger });
 
   const dashboard = generated === undefined ? `${url}/` : `${url}/#token=${generated}`;
   const lines = [
     'Tidings monitor gateway',
     `  dashboard  ${dashboard}`,
     `  streams    ${url}/ingest/monitor  ${url}/storage/monitor`,
-    `  backend    ${options.redis === undefined ? 'in-memory' : `redis (${options.ingestChannel}, ${options.storageChannel})`}${demo ? ', demo producer running' : ''}`,
+    `  backend    ${backend.kind === 'demo' ? 'in-memory, demo producer running' : `redis (${options.ingestChannel}, ${options.storageChannel})`}`,
   ];
   if (metrics) lines.push(`  metrics    ${url}/metrics`);
   if (generated !== undefined)

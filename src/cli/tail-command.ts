@@ -1,6 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import { Command, Option } from 'commander';
 import {
+  type EventService,
   encodeRedactedStorageEvent,
   INGEST_EVENT_TYPES,
   ingestCodec,
@@ -12,10 +13,12 @@ import {
   type Subscription,
 } from '../index.js';
 import {
+  CommandFailure,
   channelFor,
   integer,
   logLevelOption,
   redisOption,
+  rememberingErrors,
   type StreamName,
   shutdownSignal,
   stderrLogger,
@@ -80,7 +83,6 @@ Examples:
 }
 
 async function tail(options: TailOptions): Promise<void> {
-  const logger = stderrLogger(options.logLevel);
   const known: readonly string[] = options.stream === 'ingest' ? INGEST_EVENT_TYPES : STORAGE_EVENT_TYPES;
   const wanted = options.type === undefined ? undefined : new Set(options.type);
   for (const type of wanted ?? []) {
@@ -88,23 +90,28 @@ async function tail(options: TailOptions): Promise<void> {
       throw new UsageError(`--type: "${type}" is not a ${options.stream} event type (known: ${known.join(', ')})`);
     }
   }
+  const logger = rememberingErrors(stderrLogger(options.logLevel));
   const channel = channelFor(options.stream, options.channel);
   const config = { redisAddress: options.redis, redisChannel: channel };
   const tracerProvider = trace.getTracerProvider();
-  const service =
+  const service: EventService<MonitorEvent | StorageMonitorEvent> =
     options.stream === 'ingest'
       ? newIngestEventServiceRedis(logger, tracerProvider, config)
       : newStorageEventServiceRedis(logger, tracerProvider, config);
-  const stopped = shutdownSignal();
+  // Ctrl-C at any point, even while still connecting, closes the service: that ends the loop below, and nothing is left to report.
+  let stopping = false;
+  void shutdownSignal().then(() => {
+    stopping = true;
+    return service.close();
+  });
   let sub: Subscription<MonitorEvent | StorageMonitorEvent>;
   try {
-    sub = (await service.subscribe({ bufferSize: options.buffer })) as Subscription<MonitorEvent | StorageMonitorEvent>;
+    sub = await service.subscribe({ bufferSize: options.buffer });
   } catch (error) {
     await service.close();
-    throw new UsageError(`cannot subscribe to ${channel}: ${(error as Error).message}`);
+    if (stopping) return;
+    throw new CommandFailure(`cannot subscribe to ${channel}`, { cause: error, observed: logger.lastError });
   }
-  // Stops the loop below on Ctrl-C: closing the subscription ends iteration.
-  void stopped.then(() => sub.close());
   process.stderr.write(`tailing ${channel} (${options.stream} events); Ctrl-C to stop\n`);
 
   const toText =

@@ -410,12 +410,14 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
   }
 
   #reconcileInBackground(): void {
-    this.#reconcile().catch((error: unknown) =>
+    this.#reconcile().catch((error: unknown) => {
+      // close() quits the connection under the UNSUBSCRIBE its last subscription caused: nothing failed.
+      if (this.#closed) return;
       this.#logger.warn(
         { channel: this.channel, err: error },
         'could not update the Redis subscription; will retry on the next change or reconnect',
-      ),
-    );
+      );
+    });
   }
 
   async #reconcileOnce(): Promise<void> {
