@@ -15,15 +15,12 @@ import { CONTRACT_PATH, SHARED_CONTRACT_PATH } from '../fixtures/load.js';
 const repoRoot = resolve(import.meta.dirname, '../..');
 const hasShared = existsSync(SHARED_CONTRACT_PATH);
 
-test(
-  hasShared
-    ? 'the copy of the wire contract is byte-identical to ../shared/wire/monitor-events.schema.json'
-    : 'the copy of the wire contract is byte-identical to ../shared/wire/monitor-events.schema.json (skipped: no ../shared beside this checkout)',
-  { skip: hasShared ? false : 'no ../shared beside this checkout' },
-  () => {
-    assert.ok(readFileSync(CONTRACT_PATH).equals(readFileSync(SHARED_CONTRACT_PATH)), `${CONTRACT_PATH} differs`);
-  },
-);
+const identical = 'the copy of the wire contract is byte-identical to ../shared/wire/monitor-events.schema.json';
+const noShared = 'no ../shared beside this checkout';
+
+test(hasShared ? identical : `${identical} (skipped: ${noShared})`, { skip: hasShared ? false : noShared }, () => {
+  assert.ok(readFileSync(CONTRACT_PATH).equals(readFileSync(SHARED_CONTRACT_PATH)), `${CONTRACT_PATH} differs`);
+});
 
 /** What a clone holds: everything but installed, built and generated files. */
 function inClone(path: string): boolean {
