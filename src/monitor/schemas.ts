@@ -1,7 +1,7 @@
 /**
  * The monitor event catalogue as TypeBox schemas: the single source of the
  * TypeScript types (through `Static`) and of the compiled runtime validators.
- * Every schema mirrors a `$defs` entry of `shared/wire/monitor-events.schema.json`
+ * Every schema mirrors a `$defs` entry of `wire/monitor-events.schema.json`
  * (property names, required fields, enums, formats); `schemas.test.ts` checks
  * that they stay structurally equal to it.
  *
