@@ -145,10 +145,10 @@ describe('decode errors', () => {
 
   test('no-envelope, pointing at what is missing', () => {
     const cases: Array<[string, string]> = [
-      ['null', ''],
-      ['[]', ''],
-      ['"text"', ''],
-      ['42', ''],
+      ['null', '/'],
+      ['[]', '/'],
+      ['"text"', '/'],
+      ['42', '/'],
       ['{}', '/value'],
       ['{"type":"sip_created_event","value":{}}', '/value/type'],
       ['{"value":"sip_created_event"}', '/value'],
@@ -223,9 +223,83 @@ describe('decode errors', () => {
   test('a location config must match one of the four config shapes', () => {
     const location = JSON.parse(fixtures.find((f) => f.file === 'location_created_event.full.json')!.text);
     location.value.value.item.config.value = { region: 'eu' };
+    // Judged as the S3 config it was meant to be (it has an S3 field), not as "no member matches".
+    const partial = decodeErr(storageCodec, JSON.stringify(location));
+    assert.equal(partial.path, '/value/value/item/config/value/bucket');
+    assert.match(partial.message, /missing required field 'bucket'$/);
+    location.value.value.item.config.value = 'x';
     assert.equal(decodeErr(storageCodec, JSON.stringify(location)).path, '/value/value/item/config/value');
     location.value.value.item.config = { type: 'ftp', value: { url: 'x' } };
     assert.equal(decodeErr(storageCodec, JSON.stringify(location)).path, '/value/value/item/config/type');
+  });
+});
+
+describe('decode errors a person can act on', () => {
+  /** Every pointer into the object members of `node`, with a way to delete it and put it back. */
+  function* members(node: unknown, pointer: string): Generator<[string, () => () => void]> {
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) yield* members(node[i], `${pointer}/${i}`);
+    } else if (node !== null && typeof node === 'object') {
+      const object = node as Record<string, unknown>;
+      for (const [key, value] of Object.entries(object)) {
+        yield [
+          `${pointer}/${key}`,
+          () => {
+            delete object[key];
+            return () => {
+              object[key] = value;
+            };
+          },
+        ];
+        yield* members(value, `${pointer}/${key}`);
+      }
+    }
+  }
+
+  test('a missing required field is reported as missing, at the pointer it should have had', () => {
+    let required = 0;
+    for (const f of fixtures) {
+      const doc = JSON.parse(f.text);
+      for (const [pointer, remove] of members(doc.value.value, '/value/value')) {
+        const restore = remove();
+        const result = codecOf(f.union).decode(JSON.stringify(doc));
+        restore();
+        if (result.ok) continue; // an optional field
+        required++;
+        const key = pointer.slice(pointer.lastIndexOf('/') + 1);
+        assert.equal(result.error.reason, 'invalid-payload', `${f.file} without ${pointer}`);
+        assert.equal(result.error.path, pointer, `${f.file} without ${pointer}`);
+        assert.ok(
+          result.error.message.endsWith(`at ${pointer}: missing required field '${key}'`),
+          `${f.file} without ${pointer}: ${result.error.message}`,
+        );
+      }
+    }
+    assert.ok(required > 100, `${required} required fields removed`);
+    const noPayload = decodeErr(ingestCodec, '{"value":{"type":"sip_created_event"}}');
+    assert.equal(noPayload.path, '/value/value');
+    assert.match(noPayload.message, /missing required field 'value'$/);
+  });
+
+  test('no decode failure carries an empty JSON pointer', () => {
+    const roots = ['null', '[]', '"text"', '42', 'true', '[{"value":{}}]'];
+    const generated = fc.sample(
+      fc.oneof(
+        fc.json({ maxDepth: 3 }),
+        mutatedMessages(storageEventArb).map((m) => JSON.stringify(m)),
+      ),
+      {
+        numRuns: 5_000,
+        seed: 12,
+      },
+    );
+    for (const text of [...roots, ...generated]) {
+      for (const codec of [ingestCodec, storageCodec] as Codec<unknown>[]) {
+        const result = codec.decode(text);
+        if (!result.ok) assert.notEqual(result.error.path, '', `${text}: ${result.error.message}`);
+      }
+    }
+    for (const text of roots) assert.equal(decodeErr(ingestCodec, text).path, '/', text);
   });
 });
 
