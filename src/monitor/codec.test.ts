@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { ingestEventArb, storageEventArb } from '../../test/fixtures/arbitrary.js';
+import { GO_CONFIG_FIELDS } from '../../test/fixtures/go-names.js';
 import { canonicalFixtures, contractValidator, legacyFixtures } from '../../test/fixtures/load.js';
 import type { Codec } from '../core/codec.js';
 import { DecodeError } from '../errors.js';
 import { ingestCodec, storageCodec } from './codec.js';
-import { type MonitorEvent, STORAGE_EVENT_TYPES, type StorageMonitorEvent } from './schemas.js';
+import { goFieldToSnake } from './legacy-goa.js';
+import { LocationConfigSchema, type MonitorEvent, STORAGE_EVENT_TYPES, type StorageMonitorEvent } from './schemas.js';
 
 const fixtures = canonicalFixtures();
 const codecOf = (union: 'ingest' | 'storage') => (union === 'ingest' ? ingestCodec : storageCodec) as Codec<unknown>;
@@ -323,6 +325,45 @@ describe('legacy goa encoding', () => {
       assert.equal(codec.encode(result.event), l.expected);
     });
   }
+
+  test('fixtures hold every location config kind, as a nested goa union and as a bare Go struct', () => {
+    const seen = new Set<string>();
+    for (const l of legacy) {
+      const envelope = JSON.parse(l.text)[l.unionKey];
+      const config = JSON.parse(envelope.Value).Item?.Config;
+      if (config === undefined) continue;
+      const expected = JSON.parse(l.expected).value.value.item.config;
+      const form = typeof config.Type === 'string' ? 'nested union' : 'bare struct';
+      const goFields = form === 'nested union' ? Object.keys(JSON.parse(config.Value)) : Object.keys(config);
+      // Each Go field is the contract field it must become, and nothing is lost on the way.
+      assert.deepEqual(
+        goFields,
+        Object.keys(expected.value).map((field) => GO_CONFIG_FIELDS[field]),
+        `${l.file}: Go fields of a ${expected.type} config`,
+      );
+      const result = decodeOk(storageCodec, l.text);
+      const decoded = (result.event.value as { item: { config: { type: string; value: object } } }).item.config;
+      assert.equal(decoded.type, expected.type, `${l.file} decodes as a ${expected.type} config`);
+      assert.deepEqual(decoded.value, expected.value, `${l.file}: every field mapped`);
+      seen.add(`${expected.type} as a ${form}`);
+    }
+    const kinds = LocationConfigSchema.properties.type.anyOf.map((member) => member.const);
+    for (const kind of kinds) {
+      for (const form of ['nested union', 'bare struct'])
+        assert.ok(seen.has(`${kind} as a ${form}`), `${kind} as a ${form}`);
+    }
+  });
+
+  test("Go's field names of every location config kind become the contract's (APIKey → api_key)", () => {
+    const fields = LocationConfigSchema.properties.value.anyOf.flatMap((member) => Object.keys(member.properties));
+    for (const field of fields) {
+      const go = GO_CONFIG_FIELDS[field];
+      assert.ok(go !== undefined, `the Go name of ${field} is known`);
+      assert.equal(goFieldToSnake(go), field, `${go} → ${field}`);
+    }
+    assert.equal(goFieldToSnake('AipUUID'), 'aip_uuid');
+    assert.equal(goFieldToSnake('TemporalID'), 'temporal_id');
+  });
 
   test('an unparsable Value is not-json, pointing at it', () => {
     const error = decodeErr(ingestCodec, '{"event":{"Type":"sip_created_event","Value":"{oops"}}');
