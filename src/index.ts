@@ -48,13 +48,14 @@ export {
   publishStorageEventConfirmed,
 } from './monitor/publish-helpers.js';
 export type {
-  LocationCredentialField,
+  LocationFieldView,
   RedactedLocation,
+  RedactedLocationConfig,
   RedactedStorageMonitorEvent,
 } from './monitor/redaction.js';
 export {
   encodeRedactedStorageEvent,
-  LOCATION_CREDENTIAL_FIELDS,
+  LOCATION_CONFIG_VIEW,
   redactStorageEvent,
 } from './monitor/redaction.js';
 export type { RedisConfig } from './monitor/redis-services.js';

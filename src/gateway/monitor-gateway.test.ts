@@ -95,7 +95,7 @@ describe('monitor gateway', () => {
     assert.deepEqual(first.value.value.item.config, { type: 's3', value: { bucket: 'aips', region: 'eu-west-1' } });
     assert.deepEqual(second.value.value.item.config, {
       type: 'sftp',
-      value: { address: 'sftp.example:22', username: 'archivist', directory: '/aips' },
+      value: { address: 'sftp.example:22', directory: '/aips' },
     });
     assert.equal(first.value.value.item.created_at, created_at, 'date-times pass through unchanged');
     client.close();

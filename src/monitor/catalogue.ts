@@ -4,18 +4,10 @@ import { DecodeError } from '../errors.js';
 import { type Canonicalizer, canonicalizerFor } from './canonical.js';
 import { registerFormats } from './formats.js';
 import { ingestPayloadSchemas, type MonitorEvent, type StorageMonitorEvent, storagePayloadSchemas } from './schemas.js';
+import { describeViolation } from './violation.js';
 
 // Formats must be known to TypeBox before the first compile below.
 registerFormats();
-
-// TypeBox says "Expected union value" for an enum; name the allowed values.
-function describe(schema: TSchema, message: string): string {
-  const members = (schema as { anyOf?: Array<{ const?: unknown }> }).anyOf;
-  if (members?.every((m) => typeof m.const === 'string')) {
-    return `expected one of ${members.map((m) => JSON.stringify(m.const)).join(', ')}`;
-  }
-  return message;
-}
 
 /** Where a payload sits in a wire message; validation paths are relative to it. */
 export const PAYLOAD_POINTER = '/value/value';
@@ -67,9 +59,9 @@ export class Catalogue<E extends { type: string; value: unknown }> {
    */
   invalidPayload(type: string, payload: unknown, member = this.#members.get(type)!): DecodeError | undefined {
     if (member.check.Check(payload)) return undefined;
-    const first = member.check.Errors(payload).First();
-    const path = PAYLOAD_POINTER + (first?.path ?? '');
-    const why = first ? describe(first.schema, first.message) : 'does not match its schema';
+    const violation = describeViolation(member.check.Errors(payload).First());
+    const path = PAYLOAD_POINTER + violation.path;
+    const why = violation.why;
     return new DecodeError('invalid-payload', `invalid ${type} payload at ${path}: ${why}`, {
       path,
       eventType: type,

@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { ingestEventArb, storageEventArb } from '../../test/fixtures/arbitrary.js';
+import { GO_CONFIG_FIELDS } from '../../test/fixtures/go-names.js';
 import { canonicalFixtures, contractValidator, legacyFixtures } from '../../test/fixtures/load.js';
 import type { Codec } from '../core/codec.js';
 import { DecodeError } from '../errors.js';
 import { ingestCodec, storageCodec } from './codec.js';
-import { type MonitorEvent, STORAGE_EVENT_TYPES, type StorageMonitorEvent } from './schemas.js';
+import { goFieldToSnake } from './legacy-goa.js';
+import { LocationConfigSchema, type MonitorEvent, STORAGE_EVENT_TYPES, type StorageMonitorEvent } from './schemas.js';
 
 const fixtures = canonicalFixtures();
 const codecOf = (union: 'ingest' | 'storage') => (union === 'ingest' ? ingestCodec : storageCodec) as Codec<unknown>;
@@ -145,10 +147,10 @@ describe('decode errors', () => {
 
   test('no-envelope, pointing at what is missing', () => {
     const cases: Array<[string, string]> = [
-      ['null', ''],
-      ['[]', ''],
-      ['"text"', ''],
-      ['42', ''],
+      ['null', '/'],
+      ['[]', '/'],
+      ['"text"', '/'],
+      ['42', '/'],
       ['{}', '/value'],
       ['{"type":"sip_created_event","value":{}}', '/value/type'],
       ['{"value":"sip_created_event"}', '/value'],
@@ -223,9 +225,83 @@ describe('decode errors', () => {
   test('a location config must match one of the four config shapes', () => {
     const location = JSON.parse(fixtures.find((f) => f.file === 'location_created_event.full.json')!.text);
     location.value.value.item.config.value = { region: 'eu' };
+    // Judged as the S3 config it was meant to be (it has an S3 field), not as "no member matches".
+    const partial = decodeErr(storageCodec, JSON.stringify(location));
+    assert.equal(partial.path, '/value/value/item/config/value/bucket');
+    assert.match(partial.message, /missing required field 'bucket'$/);
+    location.value.value.item.config.value = 'x';
     assert.equal(decodeErr(storageCodec, JSON.stringify(location)).path, '/value/value/item/config/value');
     location.value.value.item.config = { type: 'ftp', value: { url: 'x' } };
     assert.equal(decodeErr(storageCodec, JSON.stringify(location)).path, '/value/value/item/config/type');
+  });
+});
+
+describe('decode errors a person can act on', () => {
+  /** Every pointer into the object members of `node`, with a way to delete it and put it back. */
+  function* members(node: unknown, pointer: string): Generator<[string, () => () => void]> {
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) yield* members(node[i], `${pointer}/${i}`);
+    } else if (node !== null && typeof node === 'object') {
+      const object = node as Record<string, unknown>;
+      for (const [key, value] of Object.entries(object)) {
+        yield [
+          `${pointer}/${key}`,
+          () => {
+            delete object[key];
+            return () => {
+              object[key] = value;
+            };
+          },
+        ];
+        yield* members(value, `${pointer}/${key}`);
+      }
+    }
+  }
+
+  test('a missing required field is reported as missing, at the pointer it should have had', () => {
+    let required = 0;
+    for (const f of fixtures) {
+      const doc = JSON.parse(f.text);
+      for (const [pointer, remove] of members(doc.value.value, '/value/value')) {
+        const restore = remove();
+        const result = codecOf(f.union).decode(JSON.stringify(doc));
+        restore();
+        if (result.ok) continue; // an optional field
+        required++;
+        const key = pointer.slice(pointer.lastIndexOf('/') + 1);
+        assert.equal(result.error.reason, 'invalid-payload', `${f.file} without ${pointer}`);
+        assert.equal(result.error.path, pointer, `${f.file} without ${pointer}`);
+        assert.ok(
+          result.error.message.endsWith(`at ${pointer}: missing required field '${key}'`),
+          `${f.file} without ${pointer}: ${result.error.message}`,
+        );
+      }
+    }
+    assert.ok(required > 100, `${required} required fields removed`);
+    const noPayload = decodeErr(ingestCodec, '{"value":{"type":"sip_created_event"}}');
+    assert.equal(noPayload.path, '/value/value');
+    assert.match(noPayload.message, /missing required field 'value'$/);
+  });
+
+  test('no decode failure carries an empty JSON pointer', () => {
+    const roots = ['null', '[]', '"text"', '42', 'true', '[{"value":{}}]'];
+    const generated = fc.sample(
+      fc.oneof(
+        fc.json({ maxDepth: 3 }),
+        mutatedMessages(storageEventArb).map((m) => JSON.stringify(m)),
+      ),
+      {
+        numRuns: 5_000,
+        seed: 12,
+      },
+    );
+    for (const text of [...roots, ...generated]) {
+      for (const codec of [ingestCodec, storageCodec] as Codec<unknown>[]) {
+        const result = codec.decode(text);
+        if (!result.ok) assert.notEqual(result.error.path, '', `${text}: ${result.error.message}`);
+      }
+    }
+    for (const text of roots) assert.equal(decodeErr(ingestCodec, text).path, '/', text);
   });
 });
 
@@ -249,6 +325,45 @@ describe('legacy goa encoding', () => {
       assert.equal(codec.encode(result.event), l.expected);
     });
   }
+
+  test('fixtures hold every location config kind, as a nested goa union and as a bare Go struct', () => {
+    const seen = new Set<string>();
+    for (const l of legacy) {
+      const envelope = JSON.parse(l.text)[l.unionKey];
+      const config = JSON.parse(envelope.Value).Item?.Config;
+      if (config === undefined) continue;
+      const expected = JSON.parse(l.expected).value.value.item.config;
+      const form = typeof config.Type === 'string' ? 'nested union' : 'bare struct';
+      const goFields = form === 'nested union' ? Object.keys(JSON.parse(config.Value)) : Object.keys(config);
+      // Each Go field is the contract field it must become, and nothing is lost on the way.
+      assert.deepEqual(
+        goFields,
+        Object.keys(expected.value).map((field) => GO_CONFIG_FIELDS[field]),
+        `${l.file}: Go fields of a ${expected.type} config`,
+      );
+      const result = decodeOk(storageCodec, l.text);
+      const decoded = (result.event.value as { item: { config: { type: string; value: object } } }).item.config;
+      assert.equal(decoded.type, expected.type, `${l.file} decodes as a ${expected.type} config`);
+      assert.deepEqual(decoded.value, expected.value, `${l.file}: every field mapped`);
+      seen.add(`${expected.type} as a ${form}`);
+    }
+    const kinds = LocationConfigSchema.properties.type.anyOf.map((member) => member.const);
+    for (const kind of kinds) {
+      for (const form of ['nested union', 'bare struct'])
+        assert.ok(seen.has(`${kind} as a ${form}`), `${kind} as a ${form}`);
+    }
+  });
+
+  test("Go's field names of every location config kind become the contract's (APIKey → api_key)", () => {
+    const fields = LocationConfigSchema.properties.value.anyOf.flatMap((member) => Object.keys(member.properties));
+    for (const field of fields) {
+      const go = GO_CONFIG_FIELDS[field];
+      assert.ok(go !== undefined, `the Go name of ${field} is known`);
+      assert.equal(goFieldToSnake(go), field, `${go} → ${field}`);
+    }
+    assert.equal(goFieldToSnake('AipUUID'), 'aip_uuid');
+    assert.equal(goFieldToSnake('TemporalID'), 'temporal_id');
+  });
 
   test('an unparsable Value is not-json, pointing at it', () => {
     const error = decodeErr(ingestCodec, '{"event":{"Type":"sip_created_event","Value":"{oops"}}');

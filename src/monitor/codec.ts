@@ -37,7 +37,8 @@ function decodeWith<E extends { type: string; value: unknown }>(
     return fail('not-json', 'message is not JSON', { cause });
   }
   if (!isObject(root)) {
-    return fail('no-envelope', 'message is not a JSON object with a "value" member', { path: '' });
+    // `/`, not the empty pointer: an empty path reads as a missing one wherever it is printed.
+    return fail('no-envelope', 'message is not a JSON object with a "value" member', { path: '/' });
   }
 
   let type: string;
@@ -67,7 +68,7 @@ function decodeWith<E extends { type: string; value: unknown }>(
     });
   }
   if (payload === undefined) {
-    return fail('invalid-payload', `invalid ${type} payload at /value/value: it is missing`, {
+    return fail('invalid-payload', `invalid ${type} payload at /value/value: missing required field 'value'`, {
       path: '/value/value',
       eventType: type,
     });
@@ -131,7 +132,10 @@ function codecFor<E extends { type: string; value: unknown }>(catalogue: Catalog
  *   `trace` when the message carried one) or a {@link DecodeError} whose
  *   `reason` is `not-json`, `no-envelope`, `unknown-type` (with `eventType`)
  *   or `invalid-payload` (with the JSON pointer `path` of the first
- *   violation, e.g. `/value/value/item/status`). The legacy goa encoding
+ *   violation, e.g. `/value/value/item/status`; a missing required field is
+ *   reported as `missing required field 'status'` at the pointer it should
+ *   have had). `path` is never empty: `/` when the message as a whole is
+ *   at fault. The legacy goa encoding
  *   (`{"event"|"ingest_value"|"storage_value"|"value":{"Type":…,"Value":"<Go JSON>"}}`)
  *   is accepted and normalised; its errors' paths point into the normalised event.
  *

@@ -83,18 +83,23 @@ export class CliProcess {
   }
 
   /** Resolves when the output matches; rejects with the output so far after `timeoutMs` or if the process exits first. */
-  waitFor(stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
+  async waitFor(stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
+    await this.until(`${pattern} on ${stream}`, () => this[stream].match(pattern) !== null, timeoutMs);
+    return this[stream].match(pattern) as RegExpMatchArray;
+  }
+
+  /** Resolves once `done()` holds; rejects at once if the process exits first, or after `timeoutMs`. */
+  until(what: string, done: () => boolean, timeoutMs = 10_000): Promise<true> {
     return this.#changes.until(
       () => {
-        const match = this[stream].match(pattern);
-        if (match) return match;
+        if (done()) return true;
         if (this.child.exitCode !== null || this.child.signalCode !== null) {
-          throw new Error(`exited (${this.child.exitCode}) before ${pattern}:\n${this.stdout}\n${this.stderr}`);
+          throw new Error(`exited (${this.child.exitCode}) before ${what}:\n${this.stdout}\n${this.stderr}`);
         }
         return undefined;
       },
       timeoutMs,
-      () => `no ${pattern} on ${stream} within ${timeoutMs} ms:\n${this.stdout}\n${this.stderr}`,
+      () => `no ${what} within ${timeoutMs} ms:\n${this.stdout}\n${this.stderr}`,
     );
   }
 
