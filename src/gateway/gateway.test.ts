@@ -132,6 +132,28 @@ describe('monitor gateway over HTTP', () => {
     await closed;
   });
 
+  it('disconnects a client that stops reading once the bytes held for it pass clientBacklogBytes', async () => {
+    // Far below the frame count: only the byte bound can shed this client.
+    const { url, service, gateway } = await start({ clientBufferSize: 100_000, clientBacklogBytes: 1024 * 1024 });
+    const socket = connect(Number(new URL(url).port), '127.0.0.1');
+    socket.pause();
+    await once(socket, 'connect');
+    socket.write(`GET /ingest/monitor HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`);
+    const closed = once(socket, 'close');
+    await until(() => service.liveSubscriptions === 1);
+    const big = 'x'.repeat(64 * 1024);
+    let published = 0;
+    // The kernel's socket buffers take a few MB first; then 1 MB more, 16 events, is the limit.
+    for (; published < 1000 && service.liveSubscriptions > 0; published++) {
+      service.publish({ n: published, text: big });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(service.liveSubscriptions, 0, `not disconnected after ${published} events of 64 KB`);
+    assert.equal(gateway.openStreams, 0);
+    socket.resume();
+    await closed;
+  });
+
   it('sends a gap event when the subscription reports lost events', async () => {
     const inner = createInMemoryEventService<Note>();
     let pendingGap: Gap | undefined;

@@ -31,6 +31,14 @@ export interface GatewayTuning {
    * @default 1024
    */
   readonly clientBufferSize?: number;
+  /**
+   * Bytes held for one client whose socket is full (frames waiting for it plus
+   * its socket's unsent buffer); a client more than that behind is
+   * disconnected. Frames are shared between clients, so a crowd of stalled
+   * clients holds about this much in all, not this much each.
+   * @default 8388608 (8 MiB, Redis' soft limit for a pub/sub client)
+   */
+  readonly clientBacklogBytes?: number;
   /** Longest delay before frames are written, so writes coalesce. @default 10 */
   readonly flushIntervalMs?: number;
   /** Concurrent streams one token may hold; one more gets 429. @default 64 */
@@ -115,6 +123,7 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
   const logger = options.logger ?? silentLogger;
   const pingIntervalMs = positiveInteger('pingIntervalMs', options.pingIntervalMs ?? 10_000);
   const bufferSize = positiveInteger('clientBufferSize', options.clientBufferSize ?? 1024);
+  const backlogBytes = positiveInteger('clientBacklogBytes', options.clientBacklogBytes ?? 8 * 1024 * 1024);
   const maxStreamsPerToken = positiveInteger('maxStreamsPerToken', options.maxStreamsPerToken ?? 64);
   const scheduler = new FlushScheduler(options.flushIntervalMs ?? 10);
   const corsOrigins = options.corsOrigins ?? [];
@@ -214,6 +223,7 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
         pingFrame,
         pingIntervalMs,
         maxBacklog: bufferSize,
+        maxBacklogBytes: backlogBytes,
         onEnd: (reason: StreamEndReason, error?: unknown) => {
           open.delete(stream);
           const left = (perToken.get(label) ?? 1) - 1;
