@@ -100,6 +100,28 @@ describe('monitor gateway over HTTP', () => {
     for (const client of [b, d, other]) client.close();
   });
 
+  it('answers HEAD on a stream with headers only, holding no subscription and no stream slot', async () => {
+    const { url, service, gateway } = await start({ maxStreamsPerToken: 1 });
+    for (const scope of ['ingest', 'storage']) {
+      // Bounded: a HEAD answered as a stream never completes.
+      const head = await fetch(`${url}/${scope}/monitor`, {
+        method: 'HEAD',
+        headers: auth,
+        signal: AbortSignal.timeout(5000),
+      });
+      assert.equal(head.status, 200);
+      assert.match(head.headers.get('content-type') ?? '', /^text\/event-stream/);
+      assert.equal(await head.text(), '');
+    }
+    assert.equal((await fetch(`${url}/ingest/monitor`, { method: 'HEAD' })).status, 401);
+    assert.equal(service.liveSubscriptions, 0);
+    assert.equal(gateway.openStreams, 0);
+    // The token's only slot is still free.
+    const client = await openSse(`${url}/ingest/monitor`, auth);
+    assert.equal(client.status, 200);
+    client.close();
+  });
+
   it('releases the subscription as soon as a client goes away', async () => {
     const { url, service, gateway } = await start();
     const clients = await Promise.all([1, 2, 3].map(() => openSse(`${url}/ingest/monitor`, auth)));

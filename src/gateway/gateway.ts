@@ -187,6 +187,8 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
       }
       const label = auth.principal.label;
       if (closing) return reply.code(503).send({ error: 'gateway is shutting down' });
+      // Fastify routes HEAD here too: answer with the stream's headers, open no stream, hold no slot.
+      if (request.method === 'HEAD') return reply.headers(SSE_HEADERS).send();
       const held = perToken.get(label) ?? 0;
       if (held >= maxStreamsPerToken) {
         logger.warn({ stream: scope, token: label, limit: maxStreamsPerToken }, 'monitor stream refused: too many');
