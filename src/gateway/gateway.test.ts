@@ -85,6 +85,40 @@ describe('monitor gateway over HTTP', () => {
     query.close();
   });
 
+  it('never logs a token, whether refused with 401, 403 or 429, sent in the header or the query', async () => {
+    const lines: string[] = [];
+    const capture =
+      (level: string) =>
+      (fields: Record<string, unknown>, message: string): void => {
+        lines.push(`${level} ${message} ${JSON.stringify(fields)}`);
+      };
+    const logger = { debug: capture('debug'), info: capture('info'), warn: capture('warn'), error: capture('error') };
+    const { url } = await start({ logger, maxStreamsPerToken: 1 });
+    const wrong = 'wrong-token-4f1b9c';
+    const refusals: [string, Record<string, string>, number][] = [
+      [`${url}/ingest/monitor`, { authorization: `Bearer ${wrong}` }, 401],
+      [`${url}/ingest/monitor?access_token=${wrong}`, {}, 401],
+      [`${url}/storage/monitor`, { authorization: `Bearer ${INGEST_ONLY}` }, 403],
+      [`${url}/storage/monitor?access_token=${INGEST_ONLY}`, {}, 403],
+    ];
+    const held = await openSse(`${url}/ingest/monitor?access_token=${TOKEN}`);
+    refusals.push([`${url}/ingest/monitor`, auth, 429], [`${url}/storage/monitor?access_token=${TOKEN}`, {}, 429]);
+    for (const [target, headers, status] of refusals) {
+      const refused = await openSse(target, headers);
+      assert.equal(refused.status, status, target);
+      await refused.body;
+    }
+    held.close();
+    // Every refusal was logged, and no line carries a token.
+    assert.equal(lines.filter((line) => line.includes('refused')).length, refusals.length);
+    for (const token of [wrong, INGEST_ONLY, TOKEN]) {
+      assert.deepEqual(
+        lines.filter((line) => line.includes(token)),
+        [],
+      );
+    }
+  });
+
   it('limits concurrent streams per token with 429', async () => {
     const { url, service } = await start({ maxStreamsPerToken: 2 });
     const a = await openSse(`${url}/ingest/monitor`, auth);
