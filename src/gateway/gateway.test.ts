@@ -156,6 +156,32 @@ describe('monitor gateway over HTTP', () => {
     client.close();
   });
 
+  it('encodes each event once, whatever the number of clients', async () => {
+    const service = createInMemoryEventService<Note>();
+    let encodings = 0;
+    const gateway = createGatewayServer({
+      authenticator: new TokenAuthenticator([{ token: TOKEN }]),
+      streams: {
+        ingest: {
+          service: service as EventService<object>,
+          toWire: (e) => {
+            encodings++;
+            return JSON.stringify({ value: e });
+          },
+          ping,
+        },
+      },
+    });
+    const url = await gateway.listen({ port: 0, host: '127.0.0.1' });
+    after(() => gateway.close());
+    const clients = await Promise.all([1, 2, 3, 4, 5].map(() => openSse(`${url}/ingest/monitor`, auth)));
+    await until(() => service.liveSubscriptions === clients.length);
+    for (let n = 0; n < 10; n++) service.publish({ n });
+    for (const client of clients) await client.waitFor((m) => m.length >= 11);
+    assert.equal(encodings, 10);
+    for (const client of clients) client.close();
+  });
+
   it('releases the subscription as soon as a client goes away', async () => {
     const { url, service, gateway } = await start();
     const clients = await Promise.all([1, 2, 3].map(() => openSse(`${url}/ingest/monitor`, auth)));
