@@ -35,8 +35,10 @@ export interface GatewayTuning {
    * Bytes held for one client whose socket is full (frames waiting for it plus
    * its socket's unsent buffer); a client more than that behind is
    * disconnected. Frames are shared between clients, so a crowd of stalled
-   * clients holds about this much in all, not this much each.
-   * @default 8388608 (8 MiB, Redis' soft limit for a pub/sub client)
+   * clients holds about this much in all, not this much each. The default is
+   * Redis' hard limit for a pub/sub client: the gateway may catch up on that
+   * much from Redis in one burst, which a healthy client must be able to take.
+   * @default 33554432 (32 MiB)
    */
   readonly clientBacklogBytes?: number;
   /** Longest delay before frames are written, so writes coalesce. @default 10 */
@@ -123,7 +125,7 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
   const logger = options.logger ?? silentLogger;
   const pingIntervalMs = positiveInteger('pingIntervalMs', options.pingIntervalMs ?? 10_000);
   const bufferSize = positiveInteger('clientBufferSize', options.clientBufferSize ?? 1024);
-  const backlogBytes = positiveInteger('clientBacklogBytes', options.clientBacklogBytes ?? 8 * 1024 * 1024);
+  const backlogBytes = positiveInteger('clientBacklogBytes', options.clientBacklogBytes ?? 32 * 1024 * 1024);
   const maxStreamsPerToken = positiveInteger('maxStreamsPerToken', options.maxStreamsPerToken ?? 64);
   const scheduler = new FlushScheduler(options.flushIntervalMs ?? 10);
   const corsOrigins = options.corsOrigins ?? [];
