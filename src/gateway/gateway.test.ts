@@ -85,6 +85,40 @@ describe('monitor gateway over HTTP', () => {
     query.close();
   });
 
+  it('never logs a token, whether refused with 401, 403 or 429, sent in the header or the query', async () => {
+    const lines: string[] = [];
+    const capture =
+      (level: string) =>
+      (fields: Record<string, unknown>, message: string): void => {
+        lines.push(`${level} ${message} ${JSON.stringify(fields)}`);
+      };
+    const logger = { debug: capture('debug'), info: capture('info'), warn: capture('warn'), error: capture('error') };
+    const { url } = await start({ logger, maxStreamsPerToken: 1 });
+    const wrong = 'wrong-token-4f1b9c';
+    const refusals: [string, Record<string, string>, number][] = [
+      [`${url}/ingest/monitor`, { authorization: `Bearer ${wrong}` }, 401],
+      [`${url}/ingest/monitor?access_token=${wrong}`, {}, 401],
+      [`${url}/storage/monitor`, { authorization: `Bearer ${INGEST_ONLY}` }, 403],
+      [`${url}/storage/monitor?access_token=${INGEST_ONLY}`, {}, 403],
+    ];
+    const held = await openSse(`${url}/ingest/monitor?access_token=${TOKEN}`);
+    refusals.push([`${url}/ingest/monitor`, auth, 429], [`${url}/storage/monitor?access_token=${TOKEN}`, {}, 429]);
+    for (const [target, headers, status] of refusals) {
+      const refused = await openSse(target, headers);
+      assert.equal(refused.status, status, target);
+      await refused.body;
+    }
+    held.close();
+    // Every refusal was logged, and no line carries a token.
+    assert.equal(lines.filter((line) => line.includes('refused')).length, refusals.length);
+    for (const token of [wrong, INGEST_ONLY, TOKEN]) {
+      assert.deepEqual(
+        lines.filter((line) => line.includes(token)),
+        [],
+      );
+    }
+  });
+
   it('limits concurrent streams per token with 429', async () => {
     const { url, service } = await start({ maxStreamsPerToken: 2 });
     const a = await openSse(`${url}/ingest/monitor`, auth);
@@ -98,6 +132,54 @@ describe('monitor gateway over HTTP', () => {
     const d = await openSse(`${url}/ingest/monitor`, auth);
     assert.equal(d.status, 200);
     for (const client of [b, d, other]) client.close();
+  });
+
+  it('answers HEAD on a stream with headers only, holding no subscription and no stream slot', async () => {
+    const { url, service, gateway } = await start({ maxStreamsPerToken: 1 });
+    for (const scope of ['ingest', 'storage']) {
+      // Bounded: a HEAD answered as a stream never completes.
+      const head = await fetch(`${url}/${scope}/monitor`, {
+        method: 'HEAD',
+        headers: auth,
+        signal: AbortSignal.timeout(5000),
+      });
+      assert.equal(head.status, 200);
+      assert.match(head.headers.get('content-type') ?? '', /^text\/event-stream/);
+      assert.equal(await head.text(), '');
+    }
+    assert.equal((await fetch(`${url}/ingest/monitor`, { method: 'HEAD' })).status, 401);
+    assert.equal(service.liveSubscriptions, 0);
+    assert.equal(gateway.openStreams, 0);
+    // The token's only slot is still free.
+    const client = await openSse(`${url}/ingest/monitor`, auth);
+    assert.equal(client.status, 200);
+    client.close();
+  });
+
+  it('encodes each event once, whatever the number of clients', async () => {
+    const service = createInMemoryEventService<Note>();
+    let encodings = 0;
+    const gateway = createGatewayServer({
+      authenticator: new TokenAuthenticator([{ token: TOKEN }]),
+      streams: {
+        ingest: {
+          service: service as EventService<object>,
+          toWire: (e) => {
+            encodings++;
+            return JSON.stringify({ value: e });
+          },
+          ping,
+        },
+      },
+    });
+    const url = await gateway.listen({ port: 0, host: '127.0.0.1' });
+    after(() => gateway.close());
+    const clients = await Promise.all([1, 2, 3, 4, 5].map(() => openSse(`${url}/ingest/monitor`, auth)));
+    await until(() => service.liveSubscriptions === clients.length);
+    for (let n = 0; n < 10; n++) service.publish({ n });
+    for (const client of clients) await client.waitFor((m) => m.length >= 11);
+    assert.equal(encodings, 10);
+    for (const client of clients) client.close();
   });
 
   it('releases the subscription as soon as a client goes away', async () => {
@@ -127,6 +209,28 @@ describe('monitor gateway over HTTP', () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
     assert.equal(service.liveSubscriptions, 0, 'the slow client was not disconnected');
+    assert.equal(gateway.openStreams, 0);
+    socket.resume();
+    await closed;
+  });
+
+  it('disconnects a client that stops reading once the bytes held for it pass clientBacklogBytes', async () => {
+    // Far below the frame count: only the byte bound can shed this client.
+    const { url, service, gateway } = await start({ clientBufferSize: 100_000, clientBacklogBytes: 1024 * 1024 });
+    const socket = connect(Number(new URL(url).port), '127.0.0.1');
+    socket.pause();
+    await once(socket, 'connect');
+    socket.write(`GET /ingest/monitor HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`);
+    const closed = once(socket, 'close');
+    await until(() => service.liveSubscriptions === 1);
+    const big = 'x'.repeat(64 * 1024);
+    let published = 0;
+    // The kernel's socket buffers take a few MB first; then 1 MB more, 16 events, is the limit.
+    for (; published < 1000 && service.liveSubscriptions > 0; published++) {
+      service.publish({ n: published, text: big });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(service.liveSubscriptions, 0, `not disconnected after ${published} events of 64 KB`);
     assert.equal(gateway.openStreams, 0);
     socket.resume();
     await closed;

@@ -32,6 +32,16 @@ export interface GatewayTuning {
    * @default 1024
    */
   readonly clientBufferSize?: number;
+  /**
+   * Bytes held for one client whose socket is full (frames waiting for it plus
+   * its socket's unsent buffer); a client more than that behind is
+   * disconnected. Frames are shared between clients, so a crowd of stalled
+   * clients holds about this much in all, not this much each. The default is
+   * Redis' hard limit for a pub/sub client: the gateway may catch up on that
+   * much from Redis in one burst, which a healthy client must be able to take.
+   * @default 33554432 (32 MiB)
+   */
+  readonly clientBacklogBytes?: number;
   /** Longest delay before frames are written, so writes coalesce. @default 10 */
   readonly flushIntervalMs?: number;
   /** Concurrent streams one token may hold; one more gets 429. @default 64 */
@@ -118,6 +128,7 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
   const logger = options.logger ?? silentLogger;
   const pingIntervalMs = positiveInteger('pingIntervalMs', options.pingIntervalMs ?? 10_000);
   const bufferSize = positiveInteger('clientBufferSize', options.clientBufferSize ?? 1024);
+  const backlogBytes = positiveInteger('clientBacklogBytes', options.clientBacklogBytes ?? 32 * 1024 * 1024);
   const maxStreamsPerToken = positiveInteger('maxStreamsPerToken', options.maxStreamsPerToken ?? 64);
   const scheduler = new FlushScheduler(options.flushIntervalMs ?? 10);
   const corsOrigins = options.corsOrigins ?? [];
@@ -199,6 +210,8 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
           .header('retry-after', '5')
           .send({ error: `event service unavailable: ${backend.reason ?? 'backend down'}` });
       }
+      // Fastify routes HEAD here too: answer with the stream's headers, open no stream, hold no slot.
+      if (request.method === 'HEAD') return reply.headers(SSE_HEADERS).send();
       const held = perToken.get(label) ?? 0;
       if (held >= maxStreamsPerToken) {
         logger.warn({ stream: scope, token: label, limit: maxStreamsPerToken }, 'monitor stream refused: too many');
@@ -235,6 +248,7 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
         pingFrame,
         pingIntervalMs,
         maxBacklog: bufferSize,
+        maxBacklogBytes: backlogBytes,
         onEnd: (reason: StreamEndReason, error?: unknown) => {
           open.delete(stream);
           watches.get(scope)?.remove(stream);

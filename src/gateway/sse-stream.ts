@@ -37,6 +37,13 @@ export interface SseStreamOptions<T extends object> {
    * between clients, so this costs a pointer per frame, not a copy.
    */
   readonly maxBacklog: number;
+  /**
+   * Bytes the gateway holds for this client: frames queued for it plus what
+   * its socket has not yet handed to the kernel. One byte more and the client
+   * is disconnected as too slow, so a few large events cannot pin unbounded
+   * memory the way a frame count would let them.
+   */
+  readonly maxBacklogBytes: number;
   /** Called once when the stream has ended. */
   readonly onEnd: (reason: StreamEndReason, error?: unknown) => void;
 }
@@ -51,9 +58,14 @@ export function gapFrame(gap: Gap): Buffer {
  * and writes them in coalesced batches, respecting socket backpressure.
  *
  * Memory per client stays bounded: the subscription's buffer (it is opened
- * with `overflow: "evict"`), at most `maxBacklog` frame references while the
- * socket is full, and the socket's own buffer. Past that the client is
- * disconnected instead of being allowed to grow.
+ * with `overflow: "evict"`), at most `maxBacklog` frame references and
+ * `maxBacklogBytes` bytes (queued frames plus the socket's unsent buffer).
+ * Past that the client is disconnected instead of being allowed to grow.
+ *
+ * Frames are shared and written without a per-client copy, so once its
+ * socket is full a client that stopped reading costs the event loop a pointer
+ * push and a comparison per event until it is shed: a crowd of stalled
+ * clients cannot make the gateway fall behind its own backend subscription.
  */
 export class SseStream<T extends object> implements Flushable {
   readonly #o: SseStreamOptions<T>;
@@ -101,15 +113,20 @@ export class SseStream<T extends object> implements Flushable {
     this.#finish('server-closing');
   }
 
-  /** Writes what is queued in one write; called by the shared {@link FlushScheduler}. */
+  /** Writes what is queued as one socket write; called by the shared {@link FlushScheduler}. */
   flush(): void {
     if (this.#ended || this.#blocked || this.#chunks.length === 0) return;
     const chunks = this.#chunks;
-    const data = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.#bytes);
     this.#chunks = [];
     this.#bytes = 0;
+    const res = this.#o.response;
+    // Corked writes leave as one writev of the shared frames: no per-client copy.
+    res.cork();
+    let below = true;
+    for (const chunk of chunks) below = res.write(chunk);
+    res.uncork();
     // false: the socket buffer is above its high-water mark; hold frames until 'drain'.
-    if (!this.#o.response.write(data)) this.#blocked = true;
+    if (!below) this.#blocked = true;
   }
 
   async #pump(): Promise<void> {
@@ -120,8 +137,7 @@ export class SseStream<T extends object> implements Flushable {
         // Checked before each read: a gap is visible only once every event
         // from before the loss has been read, so it is never sent ahead of one
         // of them (at worst one event late, which keeps a re-fetch safe).
-        const gap = sub.takeGap();
-        if (gap !== undefined) this.#enqueue(gapFrame(gap));
+        this.sendGap();
         const result = await sub.next();
         if (result.done || this.#ended) break;
         this.#enqueue(frames.frame(result.value));
@@ -138,7 +154,10 @@ export class SseStream<T extends object> implements Flushable {
     this.#bytes += frame.length;
     if (!this.#blocked) {
       this.#o.scheduler.mark(this);
-    } else if (this.#chunks.length > this.#o.maxBacklog) {
+    } else if (
+      this.#chunks.length > this.#o.maxBacklog ||
+      this.#bytes + this.#o.response.writableLength > this.#o.maxBacklogBytes
+    ) {
       this.#finish('slow-client');
     }
   }
