@@ -1,4 +1,4 @@
-import type { Codec } from '../../core/codec.js';
+import type { Codec, TraceContextDrop } from '../../core/codec.js';
 import type { EventService, SubscribeOptions, Subscription } from '../../core/contract.js';
 import { FanOut } from '../../core/fan-out.js';
 import { boundedLogger, type Logger, silentLogger } from '../../core/logger.js';
@@ -12,6 +12,7 @@ import {
   type TelemetryCounts,
   type TelemetryOptions,
 } from '../../observability/instrumentation.js';
+import { checkTraceContext } from '../../observability/trace-context.js';
 import { BatchPublisher } from './batch-publisher.js';
 import { connectionFailure, scrubbed } from './connection-failure.js';
 import { parseRedisAddress, redact } from './redis-address.js';
@@ -123,6 +124,8 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
   #closed = false;
   /** Invalid messages come from whoever can publish on the channel: logged a few per interval, the rest counted. */
   #invalidWarnings: ThrottledWarnings;
+  /** Malformed trace contexts, like invalid messages, come from outside: throttled too. */
+  #traceWarnings: ThrottledWarnings;
   /** Why each connection last failed, until it is ready again: the cause a timeout reports. */
   #publisherFailure: unknown;
   #subscriberFailure: unknown;
@@ -145,6 +148,10 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
       fields: { channel: this.channel },
       summary:
         'skipped more messages on the channel that are not valid events: counted by reason, not logged one by one',
+    });
+    this.#traceWarnings = new ThrottledWarnings(this.#logger, {
+      fields: { channel: this.channel },
+      summary: 'dropped more malformed trace context fields: counted by field, not logged one by one',
     });
     this.#publishTimeoutMs = options.publishTimeoutMs ?? 1_000;
     this.#maxPendingWhileDown = options.maxPendingWhileDown ?? 10_000;
@@ -232,6 +239,7 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     this.#telemetry.close();
     clearInterval(this.#heartbeat);
     this.#invalidWarnings.flush();
+    this.#traceWarnings.flush();
     const connections: (PublisherConnection | SubscriberConnection)[] = [];
     if (this.#publishing) connections.push(this.#publishing.connection);
     if (this.#subscriber) connections.push(this.#subscriber);
@@ -466,8 +474,16 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     const result = this.#codec.decode(text);
     if (result.ok) {
       const { event } = result;
-      rememberTrace(event, result.trace);
-      this.#telemetry.received(result.trace, this.#eventType?.(event), text.length, () => this.#fanOut.deliver(event));
+      let trace = result.trace;
+      if (trace !== undefined || result.traceDropped !== undefined) {
+        // Checked here too, whatever the codec: only a well-formed context reaches spans and browsers.
+        const checked = checkTraceContext(trace);
+        trace = checked.trace;
+        const dropped = result.traceDropped ?? checked.dropped;
+        if (dropped !== undefined) this.#traceDropped(dropped, this.#eventType?.(event));
+      }
+      rememberTrace(event, trace);
+      this.#telemetry.received(trace, this.#eventType?.(event), text.length, () => this.#fanOut.deliver(event));
       return;
     }
     const { error } = result;
@@ -478,6 +494,15 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
       'skipped a message on the channel that is not a valid event',
     );
   };
+
+  #traceDropped(field: TraceContextDrop, eventType: string | undefined): void {
+    this.#telemetry.traceContextDropped(field);
+    this.#traceWarnings.warn(
+      field,
+      { channel: this.channel, field, eventType },
+      'dropped a malformed trace context field of a message; the event was delivered without it',
+    );
+  }
 
   #onSubscriberLost = (): void => {
     if (this.#closed) return;
