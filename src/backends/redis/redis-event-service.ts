@@ -190,14 +190,13 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
   publishConfirmed(event: T): Promise<number> {
     if (this.#closed) return Promise.reject(new ServiceClosedError());
     return new Promise<number>((resolve, reject) => {
-      const { promise: timedOut, settle } = this.#waitingForAnswer.park(this.#publishTimeoutMs, () =>
-        this.#failure(
-          PublishError,
-          `Redis at ${this.#address} did not answer the publish within ${this.#publishTimeoutMs} ms`,
-          this.#publisherFailure,
-        ),
+      // No deadline of its own: waiting for the connection and for Redis' answer are each bounded
+      // (the answer from Redis' last answer, not from this call, so the end of a long burst does not time out).
+      const { promise: closed, settle } = this.#waitingForAnswer.park(
+        Number.POSITIVE_INFINITY,
+        () => new ServiceClosedError(),
       );
-      timedOut.catch(reject);
+      closed.catch(reject);
       const outgoing = this.#begin(event, {
         resolve: (receivers) => {
           settle();
