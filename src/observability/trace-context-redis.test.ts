@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
-import { adminClient } from '../../test/support/redis-kit.js';
-import { type RedisServer, startRedisServer } from '../../test/support/redis-server.js';
+import { describe, it } from 'node:test';
+import { useRedisServer } from '../../test/support/redis-fixture.js';
 import { openSse } from '../../test/support/sse-client.js';
 import { freshTopic, take } from '../conformance/harness.js';
 import { createMonitorGateway } from '../gateway/monitor-gateway.js';
@@ -36,16 +34,7 @@ const cases: { message: string; trace: Record<string, unknown>; expect: Record<s
 ];
 
 describe('only a well-formed trace context passes', () => {
-  let server: RedisServer;
-  let admin: Redis;
-  before(async () => {
-    server = await startRedisServer();
-    admin = adminClient(server.url);
-  });
-  after(async () => {
-    admin.disconnect();
-    await server.stop();
-  });
+  const redis = useRedisServer();
 
   it('the codec drops what is malformed and says which field', () => {
     for (const { message, trace, expect } of cases) {
@@ -59,13 +48,13 @@ describe('only a well-formed trace context passes', () => {
   it('a message on Redis reaches a subscriber without it, counted by field', async () => {
     const channel = freshTopic();
     const service = newIngestEventServiceRedis(undefined, undefined, {
-      redisAddress: server.url,
+      redisAddress: redis.server.url,
       redisChannel: channel,
     });
     keepTraceContexts(); // as a consumer that reads them does
     try {
       const sub = await service.subscribe();
-      for (const { message, trace } of cases) await admin.publish(channel, wire(message, trace));
+      for (const { message, trace } of cases) await redis.admin.publish(channel, wire(message, trace));
       const events = await take(sub, cases.length);
       events.forEach((event, i) => {
         const { message, expect } = cases[i] as (typeof cases)[number];
@@ -81,7 +70,7 @@ describe('only a well-formed trace context passes', () => {
   it('and the gateway sends browsers none of it', async () => {
     const channel = freshTopic();
     const ingest = newIngestEventServiceRedis(undefined, undefined, {
-      redisAddress: server.url,
+      redisAddress: redis.server.url,
       redisChannel: channel,
     });
     const gateway = createMonitorGateway({ ingest, tokens: [{ token: 'tok' }], pingIntervalMs: 60_000 });
@@ -89,7 +78,7 @@ describe('only a well-formed trace context passes', () => {
       const client = await openSse(`${await gateway.listen()}/ingest/monitor`, { authorization: 'Bearer tok' });
       const data = () => client.messages.filter((m) => m.event === '' || m.event === 'message');
       await client.waitFor(() => data().length >= 1); // the ping on connect: subscribed
-      for (const { message, trace } of cases) await admin.publish(channel, wire(message, trace));
+      for (const { message, trace } of cases) await redis.admin.publish(channel, wire(message, trace));
       await client.waitFor(() => data().length >= 1 + cases.length);
       const frames = data()
         .slice(1)

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
+import { commandCalls } from '../../../test/support/redis-fixture.js';
 import {
   adminClient,
   collect,
@@ -227,7 +228,7 @@ describe('batched publishing', () => {
     // answers a batch or two, so the burst's answers keep coming, yet answering all of it takes many timeouts.
     // A process of its own, so that it keeps going while this one is busy publishing.
     const sliceMs = 20;
-    const scriptsBefore = await evalCalls(admin);
+    const scriptsBefore = await commandCalls(admin, 'eval');
     const blocker = spawn(
       'redis-cli',
       ['-p', String(server.port), '-r', '-1', 'EVAL', BUSY_FOR_US, '0', String(sliceMs * 1_000)],
@@ -235,15 +236,15 @@ describe('batched publishing', () => {
     );
     try {
       await eventually(
-        () => evalCalls(admin),
+        () => commandCalls(admin, 'eval'),
         (calls) => calls > scriptsBefore,
         () => 'the blocker never ran a slice',
       );
-      const slicesBefore = await evalCalls(admin);
+      const slicesBefore = await commandCalls(admin, 'eval');
       const total = 200 * MAX_BATCH;
       for (const seq of range(0, total)) publisher.publish({ seq });
       const last = await publisher.publishConfirmed({ seq: total });
-      const slices = (await evalCalls(admin)) - slicesBefore;
+      const slices = (await commandCalls(admin, 'eval')) - slicesBefore;
       t.diagnostic(`${slices} slices of ${sliceMs} ms ran while the burst was answered`);
       assert.ok(slices * sliceMs > 2 * timeoutMs, `Redis was busy elsewhere for ${slices * sliceMs} ms of the burst`);
       assert.equal(last, 1);
@@ -258,11 +259,6 @@ describe('batched publishing', () => {
     }
   });
 });
-
-/** EVAL calls Redis has run so far (the publisher's scripts go as EVALSHA). */
-async function evalCalls(admin: Redis): Promise<number> {
-  return Number(/^cmdstat_eval:calls=(\d+)/m.exec(await admin.info('commandstats'))?.[1] ?? 0);
-}
 
 /** A script that keeps Redis busy for ARGV[1] microseconds. */
 const BUSY_FOR_US = `local start = redis.call('TIME')

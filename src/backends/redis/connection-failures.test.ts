@@ -44,17 +44,19 @@ function service(redisAddress: string, logger?: Logger, timeoutMs = 2_000): Redi
   return created;
 }
 
+/** A server that wants a password, and a port nobody listens on. */
+let locked: RedisServer;
+let refusedPort: number;
+before(async () => {
+  locked = await startRedisServer(['--requirepass', 'the-right-password']);
+  refusedPort = await freePort();
+});
+after(async () => {
+  await Promise.all(opened.map((svc) => svc.close()));
+  await locked.stop();
+});
+
 describe('connection failures', () => {
-  let locked: RedisServer;
-  let refusedPort: number;
-  before(async () => {
-    locked = await startRedisServer(['--requirepass', 'the-right-password']);
-    refusedPort = await freePort();
-  });
-  after(async () => {
-    await Promise.all(opened.map((svc) => svc.close()));
-    await locked.stop();
-  });
   const lockedUrl = (password: string): string => {
     const url = new URL(locked.url);
     url.password = encodeURIComponent(password);
@@ -126,17 +128,6 @@ describe('passwords never reach an error or a log line (fuzzed)', () => {
     `tidings:${secret}@${hostPort}`,
     `redis://tidings:${encodeURIComponent(secret)}@${hostPort}/0`,
   ];
-
-  let locked: RedisServer;
-  let refusedPort: number;
-  before(async () => {
-    locked = await startRedisServer(['--requirepass', 'the-right-password']);
-    refusedPort = await freePort();
-  });
-  after(async () => {
-    await Promise.all(opened.map((svc) => svc.close()));
-    await locked.stop();
-  });
 
   it('in construction: a ConfigError or a service, never the password', async () => {
     await fc.assert(

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
-import type { Redis } from 'ioredis';
+import { describe, it } from 'node:test';
 import pino from 'pino';
-import { adminClient } from '../../../test/support/redis-kit.js';
-import { type RedisServer, startRedisServer } from '../../../test/support/redis-server.js';
+import { useRedisServer } from '../../../test/support/redis-fixture.js';
 import { freshTopic, waitFor } from '../../conformance/harness.js';
 import { newIngestEventServiceRedis } from '../../monitor/redis-services.js';
 
@@ -23,23 +21,22 @@ function capturingLogger() {
 const invalidTotal = (invalid: Record<string, number>): number => Object.values(invalid).reduce((a, b) => a + b, 0);
 
 describe('logs an attacker on the channel cannot flood', () => {
-  let server: RedisServer;
-  let admin: Redis;
-  before(async () => {
-    server = await startRedisServer();
-    admin = adminClient(server.url);
-  });
-  after(async () => {
-    admin.disconnect();
-    await server.stop();
-  });
-
-  it('logs the first invalid messages of an interval, then one summary with counts per reason', async () => {
+  const redis = useRedisServer();
+  /** An ingest service on a fresh channel, subscribed, logging into `lines`. */
+  const subscribedService = async () => {
     const { logger, lines } = capturingLogger();
     const channel = freshTopic();
-    const service = newIngestEventServiceRedis(logger, undefined, { redisAddress: server.url, redisChannel: channel });
+    const service = newIngestEventServiceRedis(logger, undefined, {
+      redisAddress: redis.server.url,
+      redisChannel: channel,
+    });
+    await service.subscribe();
+    return { service, channel, lines, admin: redis.admin };
+  };
+
+  it('logs the first invalid messages of an interval, then one summary with counts per reason', async () => {
+    const { service, channel, lines, admin } = await subscribedService();
     try {
-      await service.subscribe();
       const garbage = [
         'not json {',
         '{"nothing":"here"}',
@@ -82,11 +79,8 @@ describe('logs an attacker on the channel cannot flood', () => {
   });
 
   it('caps every logged value: a 5 MB event type makes a short line', async () => {
-    const { logger, lines } = capturingLogger();
-    const channel = freshTopic();
-    const service = newIngestEventServiceRedis(logger, undefined, { redisAddress: server.url, redisChannel: channel });
+    const { service, channel, lines, admin } = await subscribedService();
     try {
-      await service.subscribe();
       const huge = `${'x'.repeat(5 * 1024 * 1024)}_event`;
       await admin.publish(channel, JSON.stringify({ value: { type: huge, value: {} } }));
       await admin.publish(channel, JSON.stringify({ value: { type: 'sip_created_event', value: { item: huge } } }));
