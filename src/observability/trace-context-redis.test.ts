@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { useRedisServer } from '../../test/support/redis-fixture.js';
 import { openSse } from '../../test/support/sse-client.js';
+import { testTelemetry } from '../../test/support/telemetry.js';
 import { freshTopic, take } from '../conformance/harness.js';
 import { createMonitorGateway } from '../gateway/monitor-gateway.js';
 import { ingestCodec } from '../monitor/codec.js';
@@ -47,9 +48,11 @@ describe('only a well-formed trace context passes', () => {
 
   it('a message on Redis reaches a subscriber without it, counted by field', async () => {
     const channel = freshTopic();
+    const telemetry = testTelemetry();
     const service = newIngestEventServiceRedis(undefined, undefined, {
       redisAddress: redis.server.url,
       redisChannel: channel,
+      meterProvider: telemetry.meterProvider,
     });
     keepTraceContexts(); // as a consumer that reads them does
     try {
@@ -62,8 +65,15 @@ describe('only a well-formed trace context passes', () => {
         assert.deepEqual(traceContextOf(event), expect, message);
       });
       assert.deepEqual(service.stats.traceContextDropped, { traceparent: 4, tracestate: 2 });
+      const dropped = (field: string) =>
+        telemetry.metric('tidings.trace_context.dropped', {
+          'messaging.destination.name': channel,
+          'tidings.trace_context.field': field,
+        });
+      assert.deepEqual([await dropped('traceparent'), await dropped('tracestate')], [4, 2], 'and in the metric');
     } finally {
       await service.close();
+      await telemetry.shutdown();
     }
   });
 
