@@ -577,7 +577,15 @@ async function shutDown(connection: PublisherConnection | SubscriberConnection):
 /**
  * An event service over Redis pub/sub: one publishing and one subscriber
  * connection per service, whatever the number of subscriptions; local fan-out
- * through each subscription's bounded buffer.
+ * through each subscription's bounded buffer. Each connection is opened when
+ * first needed: a service that only subscribes never opens the publisher.
+ *
+ * When Redis cannot be used, `subscribe()`'s {@link ConnectionError} and
+ * `publishConfirmed()`'s {@link PublishError} end their message with why
+ * (connection refused, host not found, authentication failed). No error or
+ * log line carries the password; logged values are capped (see
+ * {@link boundedLogger}), and invalid messages are logged a few per second,
+ * the rest in a summary with counts per reason.
  *
  * Every message read from the channel is decoded (and validated) by `codec`;
  * one that does not decode is logged, counted in `stats.invalid` (and the `tidings.invalid_messages` metric) and skipped.
