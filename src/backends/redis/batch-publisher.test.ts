@@ -213,7 +213,7 @@ describe('batched publishing', () => {
 
   it('never times out a long burst that Redis answers slowly but steadily', async (t) => {
     const channel = freshTopic();
-    const timeoutMs = 300;
+    const timeoutMs = 500;
     const publisher = createRedisEventService({
       redisAddress: server.url,
       redisChannel: channel,
@@ -241,7 +241,7 @@ describe('batched publishing', () => {
         () => 'the blocker never ran a slice',
       );
       const slicesBefore = await commandCalls(admin, 'eval');
-      const total = 200 * MAX_BATCH;
+      const total = 300 * MAX_BATCH;
       for (const seq of range(0, total)) publisher.publish({ seq });
       const last = await publisher.publishConfirmed({ seq: total });
       const slices = (await commandCalls(admin, 'eval')) - slicesBefore;
