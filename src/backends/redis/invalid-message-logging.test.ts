@@ -34,7 +34,7 @@ describe('logs an attacker on the channel cannot flood', () => {
     return { service, channel, lines, admin: redis.admin };
   };
 
-  it('logs the first invalid messages of an interval, then one summary with counts per reason', async () => {
+  it('logs the first invalid messages of an interval, then one summary with counts per reason', async (t) => {
     const { service, channel, lines, admin } = await subscribedService();
     try {
       const garbage = [
@@ -58,6 +58,7 @@ describe('logs an attacker on the channel cannot flood', () => {
         () => `every invalid message logged or summarised: ${single().length} + ${summarised()} of ${sent}`,
         () => single().length + summarised() === sent,
       );
+      t.diagnostic(`${sent} invalid messages: ${single().length} lines one by one, ${summaries().length} summaries`);
       assert.ok(summaries().length >= 1, 'at least one summary');
       assert.ok(
         single().length <= 5 * (summaries().length + 1),
@@ -78,7 +79,7 @@ describe('logs an attacker on the channel cannot flood', () => {
     }
   });
 
-  it('caps every logged value: a 5 MB event type makes a short line', async () => {
+  it('caps every logged value: a 5 MB event type makes a short line', async (t) => {
     const { service, channel, lines, admin } = await subscribedService();
     try {
       const huge = `${'x'.repeat(5 * 1024 * 1024)}_event`;
@@ -87,6 +88,7 @@ describe('logs an attacker on the channel cannot flood', () => {
       await admin.publish(channel, `{"value":${huge}`);
       await waitFor('all three skipped', () => invalidTotal(service.stats.invalid) === 3);
       await waitFor('all three logged', () => lines.filter((line) => line.includes('skipped a message')).length === 3);
+      t.diagnostic(`longest log line: ${Math.max(...lines.map((line) => line.length))} characters`);
       for (const line of lines) assert.ok(line.length < 4_096, `a ${line.length}-character log line`);
       const unknown = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((l) => l.eventType);
       assert.match(String(unknown?.eventType), /^x{300}…\[5242886 chars\]$/, 'cut, with the original length');
