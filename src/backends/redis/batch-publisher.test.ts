@@ -234,11 +234,15 @@ describe('batched publishing', () => {
       ['-p', String(server.port), '-r', '-1', 'EVAL', BUSY_FOR_US, '0', String(sliceMs * 1_000)],
       { stdio: 'ignore' },
     );
+    let blockerFailed: Error | undefined; // redis-cli missing: fail saying so, not with an unhandled 'error' event
+    blocker.once('error', (error) => {
+      blockerFailed = error;
+    });
     try {
       await eventually(
         () => commandCalls(admin, 'eval'),
         (calls) => calls > scriptsBefore,
-        () => 'the blocker never ran a slice',
+        () => `the blocker never ran a slice${blockerFailed ? `: ${blockerFailed.message}` : ''}`,
       );
       const slicesBefore = await commandCalls(admin, 'eval');
       const total = 300 * MAX_BATCH;
@@ -253,9 +257,11 @@ describe('batched publishing', () => {
       await waitForSeq(collected, total);
       assert.deepEqual(collected.seqs, range(0, total + 1));
     } finally {
-      const exited = once(blocker, 'exit');
-      blocker.kill();
-      await exited;
+      if (blocker.exitCode === null && blocker.signalCode === null && blocker.pid !== undefined) {
+        const exited = once(blocker, 'exit');
+        blocker.kill();
+        await exited;
+      }
     }
   });
 });
