@@ -5,7 +5,7 @@ export { createInMemoryEventService } from './backends/memory/memory-event-servi
 export { createNopEventService } from './backends/nop/nop-event-service.js';
 export type { RedisEventService, RedisEventServiceOptions } from './backends/redis/redis-event-service.js';
 export { createRedisEventService } from './backends/redis/redis-event-service.js';
-export type { Codec, DecodeResult, TraceCarrier } from './core/codec.js';
+export type { Codec, DecodeResult, TraceCarrier, TraceContextDrop } from './core/codec.js';
 export type {
   BackendState,
   BackendStatus,
@@ -16,7 +16,7 @@ export type {
   Subscription,
 } from './core/contract.js';
 export type { Logger } from './core/logger.js';
-export { silentLogger } from './core/logger.js';
+export { boundedLogger, silentLogger } from './core/logger.js';
 export { DEFAULT_BUFFER_SIZE } from './core/subscription.js';
 export type { DecodeFailure } from './errors.js';
 export {

@@ -9,9 +9,19 @@ export interface TraceCarrier {
   tracestate?: string;
 }
 
+/** Which field of a message's trace context was malformed, and dropped. */
+export type TraceContextDrop = 'traceparent' | 'tracestate';
+
 /** The outcome of decoding one message: never thrown, always returned. */
 export type DecodeResult<T> =
-  | { readonly ok: true; readonly event: T; readonly trace?: TraceCarrier }
+  | {
+      readonly ok: true;
+      readonly event: T;
+      /** The message's trace context, when it carried a well-formed one. */
+      readonly trace?: TraceCarrier;
+      /** A trace context field the message carried malformed, and that was dropped (the event is still valid). */
+      readonly traceDropped?: TraceContextDrop;
+    }
   | { readonly ok: false; readonly error: DecodeError };
 
 /**

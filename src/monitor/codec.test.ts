@@ -112,9 +112,10 @@ describe('decode', () => {
       /^\{"value":\{.*\}\},"traceparent":"00-[^"]+","tracestate":"[^"]+"\}$/,
     );
     assert.equal(decodeOk(ingestCodec, full.text).trace, undefined);
-    const onlyParent = ingestCodec.encode(result.event, { traceparent: 'p' });
-    assert.ok(onlyParent.endsWith('},"traceparent":"p"}'));
-    assert.deepEqual(decodeOk(ingestCodec, onlyParent).trace, { traceparent: 'p' });
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00';
+    const onlyParent = ingestCodec.encode(result.event, { traceparent });
+    assert.ok(onlyParent.endsWith(`},"traceparent":"${traceparent}"}`));
+    assert.deepEqual(decodeOk(ingestCodec, onlyParent).trace, { traceparent });
   });
 
   test('ignores trace fields that are not strings', () => {

@@ -1,5 +1,6 @@
-import type { Codec, DecodeResult, TraceCarrier } from '../core/codec.js';
+import type { Codec, DecodeResult, TraceCarrier, TraceContextDrop } from '../core/codec.js';
 import { DecodeError, type DecodeFailure } from '../errors.js';
+import { checkTraceContext } from '../observability/trace-context.js';
 import { type Catalogue, ingestCatalogue, storageCatalogue } from './catalogue.js';
 import { fromLegacyGoa } from './legacy-goa.js';
 import type { MonitorEvent, StorageMonitorEvent } from './schemas.js';
@@ -10,17 +11,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 function fail<T>(reason: DecodeFailure, message: string, details: ConstructorParameters<typeof DecodeError>[2]) {
   return { ok: false, error: new DecodeError(reason, message, details) } as DecodeResult<T>;
-}
-
-function traceOf(root: Record<string, unknown>): TraceCarrier | undefined {
-  const { traceparent, tracestate } = root;
-  const hasParent = typeof traceparent === 'string';
-  const hasState = typeof tracestate === 'string';
-  if (!hasParent && !hasState) return undefined;
-  const trace: TraceCarrier = {};
-  if (hasParent) trace.traceparent = traceparent;
-  if (hasState) trace.tracestate = tracestate;
-  return trace;
 }
 
 function decodeWith<E extends { type: string; value: unknown }>(
@@ -78,8 +68,12 @@ function decodeWith<E extends { type: string; value: unknown }>(
   }
 
   const event = catalogue.event(type, member.canonicalize(payload));
-  const trace = traceOf(root);
-  return trace ? { ok: true, event, trace } : { ok: true, event };
+  // Only a well-formed W3C context travels on (to spans, to browsers); a malformed one is reported, not kept.
+  const { trace, dropped } = checkTraceContext(root);
+  const decoded: { ok: true; event: E; trace?: TraceCarrier; traceDropped?: TraceContextDrop } = { ok: true, event };
+  if (trace !== undefined) decoded.trace = trace;
+  if (dropped !== undefined) decoded.traceDropped = dropped;
+  return decoded;
 }
 
 function encodeWith<E extends { type: string; value: unknown }>(

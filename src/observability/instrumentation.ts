@@ -15,7 +15,7 @@ import {
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
-import type { TraceCarrier } from '../core/codec.js';
+import type { TraceCarrier, TraceContextDrop } from '../core/codec.js';
 import type { FanOutObserver } from '../core/fan-out.js';
 import type { DecodeFailure } from '../errors.js';
 import { fromCarrier, toCarrier, withRemoteParent } from './trace-context.js';
@@ -63,6 +63,11 @@ export interface TelemetryCounts {
   invalid: Record<DecodeFailure, number>;
   /** Times the subscriber connection came back after a loss. */
   reconnects: number;
+  /**
+   * Valid messages whose trace context was malformed and dropped (the event
+   * was delivered without it), by the field at fault.
+   */
+  traceContextDropped: Record<TraceContextDrop, number>;
 }
 
 /**
@@ -121,6 +126,7 @@ export class Instrumentation {
     dropped: { overflow: 0, eviction: 0 },
     invalid: { 'not-json': 0, 'no-envelope': 0, 'unknown-type': 0, 'invalid-payload': 0 },
     reconnects: 0,
+    traceContextDropped: { traceparent: 0, tracestate: 0 },
   };
   readonly #tracer: Tracer;
   readonly #meter: Meter;
@@ -184,6 +190,11 @@ export class Instrumentation {
       description: 'Messages on the channel that did not decode and were skipped, by tidings.invalid.reason',
       unit: '{message}',
     });
+    const traceDropped = meter.createObservableCounter('tidings.trace_context.dropped', {
+      description:
+        'Messages delivered without the trace context they carried, which was malformed, by tidings.trace_context.field',
+      unit: '{message}',
+    });
     const reconnects = meter.createObservableCounter('tidings.reconnects', {
       description: 'Times the subscriber connection came back after a loss',
       unit: '{reconnect}',
@@ -196,7 +207,7 @@ export class Instrumentation {
     const instance = { 'tidings.service.instance': ++instances };
     const publishAttributes = { ...this.#publishAttributes, ...instance };
     const metricBase = { ...base, ...instance };
-    this.#observables = [sent, consumed, deliveries, dropped, invalid, reconnects, live];
+    this.#observables = [sent, consumed, deliveries, dropped, invalid, traceDropped, reconnects, live];
     this.#observe = (result) => {
       result.observe(sent, counts.published, publishAttributes);
       for (const [errorType, n] of this.#failuresByType) {
@@ -209,6 +220,9 @@ export class Instrumentation {
       }
       for (const [reason, n] of Object.entries(counts.invalid)) {
         result.observe(invalid, n, { ...metricBase, 'tidings.invalid.reason': reason });
+      }
+      for (const [field, n] of Object.entries(counts.traceContextDropped)) {
+        result.observe(traceDropped, n, { ...metricBase, 'tidings.trace_context.field': field });
       }
       result.observe(reconnects, counts.reconnects, metricBase);
       result.observe(live, this.#live, metricBase);
@@ -393,6 +407,10 @@ export class Instrumentation {
 
   invalid(reason: DecodeFailure): void {
     this.counts.invalid[reason]++;
+  }
+
+  traceContextDropped(field: TraceContextDrop): void {
+    this.counts.traceContextDropped[field]++;
   }
 
   reconnected(): void {

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
+import { commandCalls } from '../../../test/support/redis-fixture.js';
 import {
   adminClient,
   collect,
@@ -207,4 +210,65 @@ describe('batched publishing', () => {
       'the switch is logged once',
     );
   });
+
+  it('never times out a long burst that Redis answers slowly but steadily', async (t) => {
+    const channel = freshTopic();
+    const timeoutMs = 500;
+    const publisher = createRedisEventService({
+      redisAddress: server.url,
+      redisChannel: channel,
+      codec: seqCodec,
+      publishTimeoutMs: timeoutMs,
+    });
+    open.push(publisher);
+    const sub = await service(channel).subscribe({ bufferSize: 100_000 });
+    const collected = collect(sub);
+    await publisher.publishConfirmed({ seq: -1 }); // connected, script loaded
+    // Another process keeps Redis busy in slices of 20 ms, one script after another: between two slices Redis
+    // answers a batch or two, so the burst's answers keep coming, yet answering all of it takes many timeouts.
+    // A process of its own, so that it keeps going while this one is busy publishing.
+    const sliceMs = 20;
+    const scriptsBefore = await commandCalls(admin, 'eval');
+    const blocker = spawn(
+      'redis-cli',
+      ['-p', String(server.port), '-r', '-1', 'EVAL', BUSY_FOR_US, '0', String(sliceMs * 1_000)],
+      { stdio: 'ignore' },
+    );
+    let blockerFailed: Error | undefined; // redis-cli missing: fail saying so, not with an unhandled 'error' event
+    blocker.once('error', (error) => {
+      blockerFailed = error;
+    });
+    try {
+      await eventually(
+        () => commandCalls(admin, 'eval'),
+        (calls) => calls > scriptsBefore,
+        () => `the blocker never ran a slice${blockerFailed ? `: ${blockerFailed.message}` : ''}`,
+      );
+      const slicesBefore = await commandCalls(admin, 'eval');
+      const total = 300 * MAX_BATCH;
+      for (const seq of range(0, total)) publisher.publish({ seq });
+      const last = await publisher.publishConfirmed({ seq: total });
+      const slices = (await commandCalls(admin, 'eval')) - slicesBefore;
+      t.diagnostic(`${slices} slices of ${sliceMs} ms ran while the burst was answered`);
+      assert.ok(slices * sliceMs > 2 * timeoutMs, `Redis was busy elsewhere for ${slices * sliceMs} ms of the burst`);
+      assert.equal(last, 1);
+      assert.equal(publisher.stats.publishFailed, 0, 'no publish of the burst timed out');
+      assert.equal(publisher.stats.published, total + 2);
+      await waitForSeq(collected, total);
+      assert.deepEqual(collected.seqs, range(0, total + 1));
+    } finally {
+      if (blocker.exitCode === null && blocker.signalCode === null && blocker.pid !== undefined) {
+        const exited = once(blocker, 'exit');
+        blocker.kill();
+        await exited;
+      }
+    }
+  });
 });
+
+/** A script that keeps Redis busy for ARGV[1] microseconds. */
+const BUSY_FOR_US = `local start = redis.call('TIME')
+local from = start[1] * 1000000 + start[2]
+local now = start
+repeat now = redis.call('TIME') until now[1] * 1000000 + now[2] - from >= tonumber(ARGV[1])
+return 1`;

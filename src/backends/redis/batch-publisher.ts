@@ -23,6 +23,9 @@ const SCRIPTS_REFUSED = /^NOPERM.*\bcommand\b|unknown command|not (?:allowed|sup
 /** Messages per Redis command at most: bounds the time one command holds Redis (under a millisecond). */
 export const MAX_BATCH = 512;
 
+/** A turn of the event loop shorter than this read whatever its sockets held: silence seen after it is Redis'. */
+const QUIET_TURN_MS = 5;
+
 /** How a {@link BatchPublisher} reports what it cannot handle itself. */
 export interface BatchPublisherOptions {
   /** Called once, when Redis refuses the script and publishing switches to PUBLISH for good. */
@@ -83,7 +86,8 @@ export class BatchPublisher<M extends BatchMessage> {
   #unanswered = new Set<Flight<M>>();
   /** When Redis last answered a batch (`performance.now()`). */
   #lastAnswerAt = 0;
-  #watchdog: NodeJS.Timeout | undefined;
+  /** The timer that checks for answers, or the look again after I/O it scheduled. */
+  #watchdog: NodeJS.Timeout | NodeJS.Immediate | undefined;
 
   constructor(connection: BatchingConnection, channel: string, answer: BatchAnswer<M>, options: BatchPublisherOptions) {
     this.#connection = connection;
@@ -210,20 +214,46 @@ export class BatchPublisher<M extends BatchMessage> {
     return true;
   }
 
+  /** Whether the unanswered flights are past their time; when not, re-arms the timer (or leaves it off when none). */
+  #overdue(): boolean {
+    const oldest = this.#unanswered.values().next();
+    if (oldest.done) return false;
+    const due = Math.max(oldest.value.sentAt, this.#lastAnswerAt) + this.#answerTimeoutMs;
+    const now = performance.now();
+    if (now >= due) return true;
+    this.#arm(due - now);
+    return false;
+  }
+
   #arm(delayMs: number): void {
     this.#watchdog = setTimeout(this.#checkAnswers, delayMs);
     this.#watchdog.unref(); // never what keeps a process alive
   }
 
-  /** One timer for all flights: fails them only when Redis has answered nothing for the whole timeout. */
+  /**
+   * One timer for all flights: fails them only when Redis has answered
+   * nothing for the whole timeout. Silence counts only while this process
+   * was listening: a timer that finds the time up looks again after the
+   * event loop has read its sockets (`setImmediate` runs after I/O), and
+   * again for as long as that reading kept the loop busy (a flood on a
+   * subscriber connection of the same process), so answers Redis sent while
+   * Node was busy elsewhere are read before anything is failed.
+   */
   #checkAnswers = (): void => {
     this.#watchdog = undefined;
-    const oldest = this.#unanswered.values().next();
-    if (oldest.done) return;
-    const due = Math.max(oldest.value.sentAt, this.#lastAnswerAt) + this.#answerTimeoutMs;
+    if (this.#overdue()) this.#lookAgainAfterIo(performance.now());
+  };
+
+  #lookAgainAfterIo(since: number): void {
+    this.#watchdog = setImmediate(this.#confirmNoAnswer, since);
+  }
+
+  #confirmNoAnswer = (since: number): void => {
+    this.#watchdog = undefined;
+    if (!this.#overdue()) return;
     const now = performance.now();
-    if (now < due) {
-      this.#arm(due - now);
+    if (now - since > QUIET_TURN_MS) {
+      this.#lookAgainAfterIo(now); // the loop was busy: what Redis sent meanwhile may still be unread
       return;
     }
     let unanswered = 0;

@@ -61,5 +61,19 @@ describe('parseRedisAddress', () => {
   it('redacts passwords for logs', () => {
     assert.equal(redact('redis://user:hunter2@host:6379/0'), 'redis://user:***@host:6379/0');
     assert.equal(redact('redis://host:6379'), 'redis://host:6379');
+    assert.equal(redact('redis://user:SEC/RET@host'), 'redis://user:***@host', 'a "/" in the password');
+    assert.equal(redact('redis://user:a@b #c d@host/0'), 'redis://user:***@host/0', '"@", "#" and spaces');
+  });
+
+  it('tells how to write a password the URL syntax cuts apart, without showing it', () => {
+    for (const address of ['redis://user:SEC/RET@host', 'redis://user:123/RET@host', 'redis://user:12#RET@host']) {
+      assert.throws(
+        () => parseRedisAddress(address),
+        (error: unknown) =>
+          error instanceof ConfigError && /percent-encode/.test(error.message) && !error.message.includes('RET'),
+        address,
+      );
+    }
+    assert.throws(() => parseRedisAddress('redis://user:50%off@host'), /password is not valid percent-encoding/);
   });
 });

@@ -1,9 +1,10 @@
-import type { Codec } from '../../core/codec.js';
+import type { Codec, TraceContextDrop } from '../../core/codec.js';
 import type { BackendStatus, EventService, SubscribeOptions, Subscription } from '../../core/contract.js';
 import { FanOut } from '../../core/fan-out.js';
-import { type Logger, silentLogger } from '../../core/logger.js';
+import { boundedLogger, type Logger, silentLogger } from '../../core/logger.js';
 import { CLOSED, READY, StatusListeners } from '../../core/status-listeners.js';
 import { resolveSubscribeOptions } from '../../core/subscription.js';
+import { ThrottledWarnings } from '../../core/throttled-warnings.js';
 import { ConnectionError, PublishError, ServiceClosedError, TidingsError } from '../../errors.js';
 import { rememberTrace } from '../../observability/event-trace.js';
 import {
@@ -12,7 +13,9 @@ import {
   type TelemetryCounts,
   type TelemetryOptions,
 } from '../../observability/instrumentation.js';
+import { checkTraceContext } from '../../observability/trace-context.js';
 import { BatchPublisher } from './batch-publisher.js';
+import { connectionFailure, scrubbed } from './connection-failure.js';
 import { parseRedisAddress, redact } from './redis-address.js';
 import {
   openPublisher,
@@ -111,8 +114,8 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
   #fanOut: FanOut<T>;
   #telemetry: Instrumentation;
   #eventType: ((event: T) => string | undefined) | undefined;
-  #publisher: PublisherConnection;
-  #batches: BatchPublisher<Outgoing>;
+  /** Opened by the first publish: a service that only subscribes (`tidings tail`) holds no publishing connection. */
+  #publishing: { connection: PublisherConnection; batches: BatchPublisher<Outgoing> } | undefined;
   #subscriber: SubscriberConnection | undefined;
   /** Redis has confirmed our SUBSCRIBE on the current subscriber connection. */
   #subscribed = false;
@@ -143,6 +146,13 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
    * consumer polling `takeGap()` during the outage would re-fetch too early.
    */
   #gapOwed = false;
+  /** Invalid messages come from whoever can publish on the channel: logged a few per interval, the rest counted. */
+  #invalidWarnings: ThrottledWarnings;
+  /** Malformed trace contexts, like invalid messages, come from outside: throttled too. */
+  #traceWarnings: ThrottledWarnings;
+  /** Why each connection last failed, until it is ready again: the cause a timeout reports. */
+  #publisherFailure: unknown;
+  #subscriberFailure: unknown;
   #failuresSinceLog = 0;
   #lastFailureLog = 0;
 
@@ -157,7 +167,16 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     this.#address = redact(options.redisAddress);
     this.channel = options.redisChannel;
     this.#codec = options.codec;
-    this.#logger = options.logger ?? silentLogger;
+    this.#logger = boundedLogger(options.logger ?? silentLogger);
+    this.#invalidWarnings = new ThrottledWarnings(this.#logger, {
+      fields: { channel: this.channel },
+      summary:
+        'skipped more messages on the channel that are not valid events: counted by reason, not logged one by one',
+    });
+    this.#traceWarnings = new ThrottledWarnings(this.#logger, {
+      fields: { channel: this.channel },
+      summary: 'dropped more malformed trace context fields: counted by field, not logged one by one',
+    });
     this.#publishTimeoutMs = options.publishTimeoutMs ?? 1_000;
     this.#maxPendingWhileDown = options.maxPendingWhileDown ?? 10_000;
     this.#subscribeTimeoutMs = options.subscribeTimeoutMs ?? 5_000;
@@ -171,36 +190,6 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
       this.#telemetry.fanOutObserver((live) => {
         if (live === 0) this.#reconcileInBackground();
       }),
-    );
-    this.#publisher = openPublisher(this.#connection);
-    this.#publisher.on('error', (error: Error) => this.#noteFailure('Redis publisher connection error', error));
-    this.#publisher.on('ready', () => this.#waitingForPublisher.settleAll());
-    this.#publisher.on('error', this.#onPublisherError);
-    this.#publisher.on('close', this.#onPublisherClosed);
-    this.#publisher.on('ready', this.#onPublisherReady);
-    this.#batches = new BatchPublisher(this.#publisher, this.channel, this.#answered, {
-      onScriptsRefused: (error) =>
-        this.#logger.warn(
-          { channel: this.channel, address: this.#address, err: error.message },
-          'Redis refused the batch publish script; publishing with one PUBLISH per event from now on',
-        ),
-      answerTimeoutMs: this.#publishTimeoutMs,
-      onNoAnswer: (unanswered) => {
-        this.#logger.warn(
-          { channel: this.channel, address: this.#address, unanswered, timeoutMs: this.#publishTimeoutMs },
-          'Redis answered no publish within the timeout; the unanswered publishes count as failed, and the connection is reopened',
-        );
-        if (!this.#closed) this.#publisher.disconnect(true);
-        return new PublishError(
-          `Redis at ${this.#address} did not answer the publish within ${this.#publishTimeoutMs} ms`,
-        );
-      },
-    });
-    // What was sent on a connection that closed gets no answer: it fails rather than being sent twice.
-    this.#publisher.on('close', () =>
-      this.#batches.failUnanswered(
-        new PublishError(`the connection to Redis at ${this.#address} closed before Redis answered the publish`),
-      ),
     );
   }
 
@@ -223,7 +212,10 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
       if (this.#subscriberDown !== undefined) return { state: 'down', reason: this.#subscriberDown };
       return { state: 'connecting', reason: 'subscribing to the Redis channel' };
     }
-    if (this.#publisher.status === 'ready') return READY;
+    const publisher = this.#publishing?.connection;
+    if (publisher === undefined)
+      return { state: 'connecting', reason: 'not connected: nothing published or subscribed yet' };
+    if (publisher.status === 'ready') return READY;
     if (this.#publisherDown !== undefined) return { state: 'down', reason: this.#publisherDown };
     return { state: 'connecting', reason: 'connecting to Redis' };
   }
@@ -258,12 +250,13 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
   publishConfirmed(event: T): Promise<number> {
     if (this.#closed) return Promise.reject(new ServiceClosedError());
     return new Promise<number>((resolve, reject) => {
-      const { promise: timedOut, settle } = this.#waitingForAnswer.park(
-        this.#publishTimeoutMs,
-        () =>
-          new PublishError(`Redis at ${this.#address} did not answer the publish within ${this.#publishTimeoutMs} ms`),
+      // No deadline of its own: waiting for the connection and for Redis' answer are each bounded
+      // (the answer from Redis' last answer, not from this call, so the end of a long burst does not time out).
+      const { promise: closed, settle } = this.#waitingForAnswer.park(
+        Number.POSITIVE_INFINITY,
+        () => new ServiceClosedError(),
       );
-      timedOut.catch(reject);
+      closed.catch(reject);
       const outgoing = this.#begin(event, {
         resolve: (receivers) => {
           settle();
@@ -297,7 +290,7 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#batches.flush(); // what was published before close goes out before QUIT
+    this.#publishing?.batches.flush(); // what was published before close goes out before QUIT
     this.#waitingForPublisher.settleAll(new ServiceClosedError());
     this.#waitingForSubscribe.settleAll(new ServiceClosedError());
     this.#waitingForAnswer.settleAll(new ServiceClosedError());
@@ -305,7 +298,10 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     this.#telemetry.close();
     this.#statusListeners.close();
     clearInterval(this.#heartbeat);
-    const connections: (PublisherConnection | SubscriberConnection)[] = [this.#publisher];
+    this.#invalidWarnings.flush();
+    this.#traceWarnings.flush();
+    const connections: (PublisherConnection | SubscriberConnection)[] = [];
+    if (this.#publishing) connections.push(this.#publishing.connection);
     if (this.#subscriber) connections.push(this.#subscriber);
     await Promise.all(connections.map(shutDown));
   }
@@ -327,28 +323,77 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     }
   }
 
+  /** The publishing connection and its batcher, opened on first use. */
+  #publisher(): { connection: PublisherConnection; batches: BatchPublisher<Outgoing> } {
+    if (this.#publishing) return this.#publishing;
+    const connection = openPublisher(this.#connection);
+    connection.on('error', (error: Error) => {
+      this.#publisherFailure = error;
+      this.#noteFailure('Redis publisher connection error', error);
+    });
+    connection.on('ready', () => {
+      this.#publisherFailure = undefined;
+      this.#waitingForPublisher.settleAll();
+    });
+    connection.on('error', this.#onPublisherError);
+    connection.on('close', this.#onPublisherClosed);
+    connection.on('ready', this.#onPublisherReady);
+    const batches = new BatchPublisher(connection, this.channel, this.#answered, {
+      onScriptsRefused: (error) =>
+        this.#logger.warn(
+          { channel: this.channel, address: this.#address, err: error.message },
+          'Redis refused the batch publish script; publishing with one PUBLISH per event from now on',
+        ),
+      answerTimeoutMs: this.#publishTimeoutMs,
+      onNoAnswer: (unanswered) => {
+        this.#logger.warn(
+          { channel: this.channel, address: this.#address, unanswered, timeoutMs: this.#publishTimeoutMs },
+          'Redis answered no publish within the timeout; the unanswered publishes count as failed, and the connection is reopened',
+        );
+        if (!this.#closed) connection.disconnect(true);
+        return new PublishError(
+          `Redis at ${this.#address} did not answer the publish within ${this.#publishTimeoutMs} ms`,
+        );
+      },
+    });
+    // What was sent on a connection that closed gets no answer: it fails rather than being sent twice.
+    connection.on('close', () =>
+      batches.failUnanswered(
+        new PublishError(`the connection to Redis at ${this.#address} closed before Redis answered the publish`),
+      ),
+    );
+    this.#publishing = { connection, batches };
+    return this.#publishing;
+  }
+
   /** Into this turn's batch now, or once the publisher is ready (bounded in time and number). */
   #transmit(outgoing: Outgoing): void {
-    if (this.#publisher.status === 'ready') {
-      this.#batches.add(outgoing);
+    const { connection, batches } = this.#publisher();
+    if (connection.status === 'ready') {
+      batches.add(outgoing);
       return;
     }
     if (this.#waitingForPublisher.size >= this.#maxPendingWhileDown) {
       this.#fail(
         outgoing,
-        new PublishError(
-          `Redis at ${this.#address} is not connected (${this.#publisher.status}) and ${this.#waitingForPublisher.size} publishes already wait`,
+        this.#failure(
+          PublishError,
+          `Redis at ${this.#address} is not connected (${connection.status}) and ${this.#waitingForPublisher.size} publishes already wait`,
+          this.#publisherFailure,
         ),
       );
       return;
     }
     this.#waitingForPublisher
-      .park(
-        this.#publishTimeoutMs,
-        () => new PublishError(`Redis at ${this.#address} not connected within ${this.#publishTimeoutMs} ms`),
+      .park(this.#publishTimeoutMs, () =>
+        this.#failure(
+          PublishError,
+          `Redis at ${this.#address} not connected within ${this.#publishTimeoutMs} ms`,
+          this.#publisherFailure,
+        ),
       )
       .promise.then(
-        () => this.#batches.add(outgoing),
+        () => batches.add(outgoing),
         (error: unknown) => this.#fail(outgoing, error),
       );
   }
@@ -359,7 +404,7 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
       const error =
         outcome instanceof TidingsError
           ? outcome
-          : new PublishError(`Redis at ${this.#address} did not accept the publish`, { cause: outcome });
+          : this.#failure(PublishError, `Redis at ${this.#address} did not accept the publish`, outcome);
       for (const outgoing of batch) this.#fail(outgoing, error);
       return;
     }
@@ -385,15 +430,17 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     const { promise, settle } = this.#waitingForSubscribe.park(
       this.#subscribeTimeoutMs,
       () =>
-        new ConnectionError(
+        this.#failure(
+          ConnectionError,
           `Redis at ${this.#address} did not confirm SUBSCRIBE ${this.channel} within ${this.#subscribeTimeoutMs} ms`,
+          this.#subscriberFailure,
         ),
       signal,
     );
     reconciled.then(
       () => settle(),
       (cause: unknown) =>
-        settle(new ConnectionError(`SUBSCRIBE ${this.channel} failed at ${this.#address}`, { cause })),
+        settle(this.#failure(ConnectionError, `SUBSCRIBE ${this.channel} failed at ${this.#address}`, cause)),
     );
     return promise;
   }
@@ -466,7 +513,7 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
   };
 
   #onPublisherError = (error: Error): void => {
-    if (!this.#closed && this.#publisher.status !== 'ready') {
+    if (!this.#closed && this.#publishing?.connection.status !== 'ready') {
       this.#publisherDown = `Redis unreachable (${failureCause(error)})`;
     }
     this.#statusChanged();
@@ -487,7 +534,10 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     if (this.#subscriber) return this.#subscriber;
     const subscriber = openSubscriber(this.#connection);
     subscriber.on('message', this.#onMessage);
-    subscriber.on('error', (error: Error) => this.#noteFailure('subscriber connection error', error));
+    subscriber.on('error', (error: Error) => {
+      this.#subscriberFailure = error;
+      this.#noteFailure('subscriber connection error', error);
+    });
     subscriber.on('error', this.#onSubscriberError);
     subscriber.on('close', this.#onSubscriberLost);
     subscriber.on('ready', this.#onSubscriberReady);
@@ -542,17 +592,35 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
     const result = this.#codec.decode(text);
     if (result.ok) {
       const { event } = result;
-      rememberTrace(event, result.trace);
-      this.#telemetry.received(result.trace, this.#eventType?.(event), text.length, () => this.#fanOut.deliver(event));
+      let trace = result.trace;
+      if (trace !== undefined || result.traceDropped !== undefined) {
+        // Checked here too, whatever the codec: only a well-formed context reaches spans and browsers.
+        const checked = checkTraceContext(trace);
+        trace = checked.trace;
+        const dropped = result.traceDropped ?? checked.dropped;
+        if (dropped !== undefined) this.#traceDropped(dropped, this.#eventType?.(event));
+      }
+      rememberTrace(event, trace);
+      this.#telemetry.received(trace, this.#eventType?.(event), text.length, () => this.#fanOut.deliver(event));
       return;
     }
     const { error } = result;
     this.#telemetry.invalid(error.reason);
-    this.#logger.warn(
+    this.#invalidWarnings.warn(
+      error.reason,
       { channel, reason: error.reason, path: error.path, eventType: error.eventType, error: error.message },
       'skipped a message on the channel that is not a valid event',
     );
   };
+
+  #traceDropped(field: TraceContextDrop, eventType: string | undefined): void {
+    this.#telemetry.traceContextDropped(field);
+    this.#traceWarnings.warn(
+      field,
+      { channel: this.channel, field, eventType },
+      'dropped a malformed trace context field of a message; the event was delivered without it',
+    );
+  }
 
   #onSubscriberLost = (): void => {
     if (this.#closed) return;
@@ -571,12 +639,27 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
   };
 
   #onSubscriberReady = (): void => {
+    this.#subscriberFailure = undefined;
     if (!this.#lost || this.#closed) return;
     this.#lost = false;
     this.#telemetry.reconnected();
     this.#logger.info({ channel: this.channel }, 'Redis subscriber connection back; resubscribing');
     this.#reconcileInBackground();
   };
+
+  /**
+   * An error whose message ends with why Redis could not be used (refused,
+   * host not found, wrong password: what a person at a terminal needs to
+   * see last), keeping that reason, scrubbed of the command ioredis attaches, as its `cause`.
+   */
+  #failure<E extends PublishError | ConnectionError>(
+    kind: new (message: string, options?: { cause?: unknown }) => E,
+    what: string,
+    cause: unknown,
+  ): E {
+    if (cause === undefined) return new kind(what);
+    return new kind(`${what}: ${connectionFailure(cause)}`, { cause: scrubbed(cause) });
+  }
 
   /** Logs a failure, at most once a second, with the number of failures since the last line. */
   #noteFailure(what: string, error: unknown): void {
@@ -587,7 +670,7 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
       {
         channel: this.channel,
         address: this.#address,
-        err: error instanceof Error ? error.message : String(error),
+        err: connectionFailure(error),
         failures: this.#failuresSinceLog,
       },
       what,
@@ -623,7 +706,15 @@ async function shutDown(connection: PublisherConnection | SubscriberConnection):
 /**
  * An event service over Redis pub/sub: one publishing and one subscriber
  * connection per service, whatever the number of subscriptions; local fan-out
- * through each subscription's bounded buffer.
+ * through each subscription's bounded buffer. Each connection is opened when
+ * first needed: a service that only subscribes never opens the publisher.
+ *
+ * When Redis cannot be used, `subscribe()`'s {@link ConnectionError} and
+ * `publishConfirmed()`'s {@link PublishError} end their message with why
+ * (connection refused, host not found, authentication failed). No error or
+ * log line carries the password; logged values are capped (see
+ * {@link boundedLogger}), and invalid messages are logged a few per second,
+ * the rest in a summary with counts per reason.
  *
  * Every message read from the channel is decoded (and validated) by `codec`;
  * one that does not decode is logged, counted in `stats.invalid` (and the `tidings.invalid_messages` metric) and skipped.

@@ -15,13 +15,14 @@ export class WaitList {
 
   /**
    * Parks a caller until {@link settleAll}, its own `settle`, the deadline
-   * (rejecting with `timeoutError()`) or `signal` (rejecting with its reason).
+   * (rejecting with `timeoutError()`; none when `timeoutMs` is infinite) or
+   * `signal` (rejecting with its reason).
    */
   park(timeoutMs: number, timeoutError: () => Error, signal?: AbortSignal): { promise: Promise<void>; settle: Settle } {
     let settle: Settle = () => {};
     const promise = new Promise<void>((resolve, reject) => {
       const onAbort = (): void => settle(signal?.reason);
-      const timer = setTimeout(() => settle(timeoutError()), timeoutMs);
+      const timer = Number.isFinite(timeoutMs) ? setTimeout(() => settle(timeoutError()), timeoutMs) : undefined;
       settle = (error?: unknown): void => {
         if (!this.#waiting.delete(settle)) return;
         clearTimeout(timer);
