@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import fastifyCors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { EventService } from '../core/contract.js';
-import { type Logger, silentLogger } from '../core/logger.js';
+import { boundedLogger, type Logger, silentLogger } from '../core/logger.js';
 import { presentedToken, type StreamScope, type TokenAuthenticator } from './auth.js';
 import { BackendWatch, readiness } from './backend-watch.js';
 import { type DashboardAsset, loadDashboardAssets } from './dashboard-assets.js';
@@ -125,7 +125,8 @@ function positiveInteger(name: string, value: number): number {
  * @throws {TypeError} on invalid options.
  */
 export function createGatewayServer(options: GatewayServerOptions): Gateway {
-  const logger = options.logger ?? silentLogger;
+  // Request-borne values (a token label, a refusal's reason) reach these lines: every value is capped.
+  const logger = boundedLogger(options.logger ?? silentLogger);
   const pingIntervalMs = positiveInteger('pingIntervalMs', options.pingIntervalMs ?? 10_000);
   const bufferSize = positiveInteger('clientBufferSize', options.clientBufferSize ?? 1024);
   const backlogBytes = positiveInteger('clientBacklogBytes', options.clientBacklogBytes ?? 32 * 1024 * 1024);

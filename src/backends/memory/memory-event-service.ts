@@ -1,6 +1,6 @@
 import type { BackendStatus, EventService, SubscribeOptions, Subscription } from '../../core/contract.js';
 import { FanOut } from '../../core/fan-out.js';
-import { type Logger, silentLogger } from '../../core/logger.js';
+import { boundedLogger, type Logger, silentLogger } from '../../core/logger.js';
 import { CLOSED, READY, StatusListeners } from '../../core/status-listeners.js';
 import { ServiceClosedError } from '../../errors.js';
 import { keepingTraceContexts, rememberTrace } from '../../observability/event-trace.js';
@@ -26,7 +26,7 @@ class InMemoryEventService<T> implements EventService<T> {
   #statusListeners: StatusListeners;
 
   constructor(options: InMemoryEventServiceOptions<T>) {
-    this.#logger = options.logger ?? silentLogger;
+    this.#logger = boundedLogger(options.logger ?? silentLogger);
     this.#name = options.name ?? 'memory';
     this.#statusListeners = new StatusListeners('ready', (error) =>
       this.#logger.warn({ service: this.#name, err: error }, 'a status listener threw; ignored'),
