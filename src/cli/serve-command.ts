@@ -38,6 +38,7 @@ interface ServeOptions {
   corsOrigin?: string;
   maxStreamsPerToken: number;
   clientBuffer: number;
+  clientBacklogBytes: number;
   logLevel: string;
   metrics?: boolean;
   traceContext: boolean;
@@ -100,6 +101,14 @@ export function serveCommand(): Command {
       new Option('--client-buffer <events>', 'events buffered per client before it is disconnected as too slow')
         .default(1024)
         .argParser(integer('--client-buffer', 1)),
+    )
+    .addOption(
+      new Option(
+        '--client-backlog-bytes <bytes>',
+        'bytes held for a client whose socket is full before it is disconnected as too slow',
+      )
+        .default(32 * 1024 * 1024)
+        .argParser(integer('--client-backlog-bytes', 1)),
     )
     .addOption(
       new Option('--metrics', 'serve metrics in Prometheus text format on GET /metrics (no token)').env(
@@ -211,6 +220,7 @@ async function serve(options: ServeOptions, backend: Backend, configured: TokenC
     pingIntervalMs: options.pingInterval,
     maxStreamsPerToken: options.maxStreamsPerToken,
     clientBufferSize: options.clientBuffer,
+    clientBacklogBytes: options.clientBacklogBytes,
     corsOrigins: options.corsOrigin
       ?.split(',')
       .map((o) => o.trim())
