@@ -17,11 +17,14 @@ try {
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
-  mutate: ['src/core/**/*.ts', 'src/monitor/codec.ts', 'src/monitor/legacy-goa.ts'],
+  mutate: ['src/core/**/*.ts', '!src/core/**/*.test.ts', 'src/monitor/codec.ts'],
   testRunner: 'tap',
   tap: {
     // Quickest first: a mutant runs the files that reach it in this order, and stops at the first failure.
     testFiles: [
+      'src/core/bounded-queue.test.ts',
+      'src/core/subscription.test.ts',
+      'src/core/fan-out.test.ts',
       'src/monitor/publish-helpers.test.ts',
       'src/monitor/redaction.test.ts',
       'src/backends/memory/memory-event-service.test.ts',
