@@ -22,6 +22,15 @@ describe('fan-out', () => {
     assert.equal(fan.size, 0);
   });
 
+  it('works without an observer', async () => {
+    const fan = new FanOut<number>();
+    const sub = fan.open({ bufferSize: 1 });
+    assert.equal(fan.deliver(1), 1);
+    assert.equal(fan.deliver(2), 0);
+    await sub.close();
+    assert.equal(fan.size, 0);
+  });
+
   it('counts the subscribers that took an event, not those that dropped it', () => {
     const { fan, dropped } = fanOut();
     const full = fan.open({ bufferSize: 1 });

@@ -91,6 +91,25 @@ describe('reconnect gaps', () => {
     assert.deepEqual(sub.takeGap(), { reason: 'reconnect', dropped: 1 });
   });
 
+  it('stay visible until taken, however many events are read after them', async () => {
+    const { sub } = open({ bufferSize: 1, overflow: 'drop-oldest' });
+    sub.deliver(1);
+    sub.deliver(2); // 1 is lost: the gap is at the head
+    sub.deliver(3); // 2 is lost too
+    assert.deepEqual(await read(sub, 1), [3]);
+    sub.deliver(4);
+    assert.deepEqual(await read(sub, 1), [4]);
+    assert.deepEqual(sub.takeGap(), { reason: 'overflow', dropped: 2 });
+  });
+
+  it('keep the first reason and stay visible when a later overflow merges into them', () => {
+    const { sub } = open({ bufferSize: 1 });
+    sub.reportGap('reconnect'); // nothing buffered: visible at once
+    sub.deliver(1);
+    sub.deliver(2); // dropped, after the buffered event
+    assert.deepEqual(sub.takeGap(), { reason: 'reconnect', dropped: 1 });
+  });
+
   it('are not recorded once closed', async () => {
     const { sub } = open();
     await sub.close();
@@ -121,6 +140,15 @@ describe('delivery', () => {
     for (const result of await Promise.all(pending)) assert.equal(result.done, true);
     assert.equal(sub.deliver(1), false, 'a closed subscription takes nothing');
     assert.equal(released.length, 1);
+  });
+
+  it('works with a backend that does not count drops', () => {
+    for (const overflow of ['drop-newest', 'drop-oldest', 'evict'] as const) {
+      const sub = new LocalSubscription<number>({ bufferSize: 1, overflow }, { released: () => {} });
+      sub.deliver(1);
+      assert.doesNotThrow(() => sub.deliver(2), overflow);
+      assert.equal(sub.dropped, 1, overflow);
+    }
   });
 
   it('reports each drop to the backend with its reason', () => {
@@ -154,11 +182,21 @@ describe('eviction', () => {
     assert.equal(released.length, 1);
   });
 
-  it('throws SlowConsumerError once, after the buffer, then stays done', async () => {
+  it('close() after the buffer was read and before the error was thrown ends iteration without the error', async () => {
     const { sub } = open({ bufferSize: 1, overflow: 'evict' });
     sub.deliver(1);
     sub.deliver(2);
     assert.deepEqual(await read(sub, 1), [1]);
+    await sub.close();
+    assert.equal((await sub.next()).done, true);
+  });
+
+  it('throws SlowConsumerError once, after the buffer and its overflow gap, then stays done', async () => {
+    const { sub } = open({ bufferSize: 1, overflow: 'evict' });
+    sub.deliver(1);
+    sub.deliver(2);
+    assert.deepEqual(await read(sub, 1), [1]);
+    assert.deepEqual(sub.takeGap(), { reason: 'overflow', dropped: 1 });
     await assert.rejects(sub.next(), SlowConsumerError);
     assert.equal((await sub.next()).done, true);
     assert.equal(sub.bufferSize, 1);
