@@ -5,6 +5,8 @@ import { type ConformanceHarness, range, take, waitFor, withService } from './ha
 
 const SIZE = 16;
 const BURST = SIZE + 10;
+/** The contract's default bufferSize, spelled out rather than imported so that changing the constant fails here. */
+const DEFAULT_SIZE = 256;
 
 /** A full buffer applies the subscription's overflow policy exactly, and the loss is reported. */
 export function overflowCases<T>(h: ConformanceHarness<T>): void {
@@ -26,6 +28,18 @@ export function overflowCases<T>(h: ConformanceHarness<T>): void {
       assert.deepEqual((await take(sub, 1)).map(h.indexOf), [1000]);
       assert.equal(sub.dropped, 10);
       assert.equal(service.liveSubscriptions, 1);
+      await sub.close();
+    }));
+
+  it('without options, buffers 256 events (the default bufferSize), drops the newest beyond and says so', () =>
+    withService(h, async (service) => {
+      const sub = await service.subscribe();
+      for (const i of range(0, DEFAULT_SIZE + 44)) service.publish(h.event(i));
+      await waitFor('every event buffered or dropped', () => sub.pending + sub.dropped === DEFAULT_SIZE + 44);
+      assert.equal(sub.pending, DEFAULT_SIZE);
+      assert.equal(sub.dropped, 44);
+      assert.deepEqual((await take(sub, DEFAULT_SIZE)).map(h.indexOf), range(0, DEFAULT_SIZE));
+      assert.deepEqual(sub.takeGap(), { reason: 'overflow', dropped: 44 });
       await sub.close();
     }));
 
