@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseTokenList, presentedToken, TokenAuthenticator } from './auth.js';
+import { parseTokenList, presentedToken, TokenAuthenticator } from './static-tokens.js';
 
 describe('token auth', () => {
   const auth = new TokenAuthenticator([
@@ -9,19 +9,23 @@ describe('token auth', () => {
   ]);
 
   it('accepts a known token for its scopes', () => {
-    const result = auth.check('all-access', 'storage');
+    const result = auth.authenticate('all-access', 'storage');
     assert.ok(result.ok);
     assert.equal(result.principal.label, 'token-1');
-    const scoped = auth.check('ingest-only', 'ingest');
+    const scoped = auth.authenticate('ingest-only', 'ingest');
     assert.ok(scoped.ok);
     assert.equal(scoped.principal.label, 'dashboard');
   });
 
   it('answers 401 without or with a wrong token, 403 outside its scope', () => {
-    assert.deepEqual(auth.check(undefined, 'ingest'), { ok: false, status: 401, message: 'missing bearer token' });
-    assert.equal((auth.check('all-acces', 'ingest') as { status: number }).status, 401);
-    assert.equal((auth.check('all-access-and-more', 'ingest') as { status: number }).status, 401);
-    assert.equal((auth.check('ingest-only', 'storage') as { status: number }).status, 403);
+    assert.deepEqual(auth.authenticate(undefined, 'ingest'), {
+      ok: false,
+      status: 401,
+      message: 'missing bearer token',
+    });
+    assert.equal((auth.authenticate('all-acces', 'ingest') as { status: number }).status, 401);
+    assert.equal((auth.authenticate('all-access-and-more', 'ingest') as { status: number }).status, 401);
+    assert.equal((auth.authenticate('ingest-only', 'storage') as { status: number }).status, 403);
   });
 
   it('reads the header first, then the access_token query parameter', () => {
