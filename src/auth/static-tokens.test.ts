@@ -45,4 +45,37 @@ describe('token auth', () => {
     assert.throws(() => parseTokenList('a:admin'), TypeError);
     assert.throws(() => new TokenAuthenticator([{ token: '' }]), TypeError);
   });
+
+  it('parses attributes after "@", separated by "|", with or without scopes', () => {
+    assert.deepEqual(parseTokenList('viewer@ingest:sips:*|storage:aips:list, ops:ingest@ingest:* ,a:b:storage,x@*'), [
+      { token: 'viewer', attributes: ['ingest:sips:*', 'storage:aips:list'] },
+      { token: 'ops', scopes: ['ingest'], attributes: ['ingest:*'] },
+      { token: 'a:b', scopes: ['storage'] },
+      { token: 'x', attributes: ['*'] },
+    ]);
+    for (const bad of ['t@', 't@a||b', 't@a| |b', '@ingest:*', ':ingest@*', 't:admin@*']) {
+      assert.throws(() => parseTokenList(bad), TypeError, bad);
+    }
+  });
+
+  it("gives a token's attributes to its principal, the same object on every request", () => {
+    const withAttributes = new TokenAuthenticator([
+      { token: 'reader', attributes: ['storage:aips:list'] },
+      { token: 'nothing', attributes: [] },
+      { token: 'open' },
+    ]);
+    const first = withAttributes.authenticate('reader', 'storage');
+    const second = withAttributes.authenticate('reader', 'ingest');
+    assert.ok(first.ok && second.ok);
+    assert.deepEqual(first.principal.attributes, ['storage:aips:list']);
+    assert.equal(first.principal, second.principal);
+    const nothing = withAttributes.authenticate('nothing', 'ingest');
+    assert.ok(nothing.ok);
+    assert.deepEqual(nothing.principal.attributes, []);
+    const open = withAttributes.authenticate('open', 'ingest');
+    assert.ok(open.ok);
+    assert.equal(open.principal.attributes, undefined);
+    assert.throws(() => new TokenAuthenticator([{ token: 't', attributes: ['has space'] }]), TypeError);
+    assert.throws(() => new TokenAuthenticator([{ token: 't', attributes: [''] }]), TypeError);
+  });
 });
