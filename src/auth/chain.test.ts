@@ -66,6 +66,9 @@ describe('chained token sources', () => {
     const chain = chainAuthenticators([throwing(down), source('oidc-b', 'b')]);
     const b = await chain.authenticate('oidc-b', 'ingest');
     assert.ok(b.ok, 'the reachable provider still accepts its token');
-    await assert.rejects(chain.authenticate('unknown', 'ingest'), (error) => error === down);
+    await assert.rejects(
+      async () => chain.authenticate('unknown', 'ingest'),
+      (error: unknown) => error === down,
+    );
   });
 });

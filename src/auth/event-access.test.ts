@@ -40,7 +40,7 @@ describe('event access table', () => {
         'storage_ping_event',
       ],
     ],
-    [['ingest:sips:*'], INGEST_EVENT_TYPES.filter((t) => !t.startsWith('batch_')).concat('storage_ping_event')],
+    [['ingest:sips:*'], [...INGEST_EVENT_TYPES.filter((t) => !t.startsWith('batch_')), 'storage_ping_event']],
     [
       ['ingest:batches:list'],
       ['ingest_ping_event', 'batch_created_event', 'batch_updated_event', 'storage_ping_event'],
