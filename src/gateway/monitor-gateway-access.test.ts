@@ -229,7 +229,11 @@ describe('monitor gateway: token lifetime', () => {
     const { ingest, url } = await start({ authenticators: [expiring(300)], logger: capture(lines) });
     const client = await openSse(`${url}/ingest/monitor`, { authorization: 'Bearer short-lived' });
     assert.equal(client.status, 200);
-    await client.ended;
+    let ended = false;
+    void client.ended.then(() => {
+      ended = true;
+    });
+    await until(() => ended, 5000, 'the stream to end when its token expires');
     assert.equal(client.messages[0]?.data, '{"value":{"type":"ingest_ping_event","value":{"message":"Hello"}}}');
     await until(() => ingest.liveSubscriptions === 0);
     assert.ok(
