@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { after, describe, it } from 'node:test';
 import { canonicalFixtures } from '../../test/fixtures/load.js';
 import { openSse, type SseTestClient, until } from '../../test/support/sse-client.js';
@@ -196,6 +197,51 @@ describe('monitor gateway: per-event access', () => {
     assert.deepEqual(typesOf(storageClient).sort(), [...STORAGE_ALL].sort());
     ingestClient.close();
     storageClient.close();
+  });
+
+  it('with auth disabled, limits streams per client address rather than for everyone at once', async () => {
+    const { url } = await start({ auth: false, maxStreamsPerToken: 1 });
+    /** The status of a stream request from `localAddress` (all of 127/8 is loopback on Linux). */
+    const statusFrom = (localAddress: string): Promise<{ status: number; close: () => void }> =>
+      new Promise((resolve, reject) => {
+        const req = request(`${url}/ingest/monitor`, { localAddress }, (res) =>
+          resolve({ status: res.statusCode ?? 0, close: () => req.destroy() }),
+        );
+        req.once('error', reject);
+        req.end();
+      });
+    const first = await statusFrom('127.0.0.1');
+    const again = await statusFrom('127.0.0.1');
+    const elsewhere = await statusFrom('127.0.0.2');
+    assert.deepEqual([first.status, again.status, elsewhere.status], [200, 429, 200]);
+    for (const response of [first, again, elsewhere]) response.close();
+  });
+
+  it('answers 503 when a token source cannot answer, and still accepts the others', async () => {
+    const lines: string[] = [];
+    const unreachable: Authenticator = {
+      authenticate: async () => {
+        throw new Error('provider discovery: connect ECONNREFUSED');
+      },
+    };
+    const logger: Logger = {
+      debug: () => {},
+      info: () => {},
+      warn: () => {},
+      error: (fields, message) => lines.push(`${message} ${JSON.stringify(fields)}`),
+    };
+    const { url } = await start({ tokens: [{ token: 'static-ok' }], authenticators: [unreachable], logger });
+    const refused = await openSse(`${url}/ingest/monitor`, { authorization: 'Bearer an-oidc-token' });
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers['retry-after'], '5');
+    assert.match(await refused.body, /authentication unavailable/);
+    assert.ok(
+      lines.some((line) => line.includes('ECONNREFUSED') && !line.includes('an-oidc-token')),
+      lines.join('\n'),
+    );
+    const accepted = await openSse(`${url}/ingest/monitor`, { authorization: 'Bearer static-ok' });
+    assert.equal(accepted.status, 200);
+    accepted.close();
   });
 
   it('never runs open by omission: no token source and no auth: false is an error, as is both', () => {
