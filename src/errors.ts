@@ -92,3 +92,14 @@ export class DecodeError extends TidingsError {
     this.eventType = details.eventType;
   }
 }
+
+/**
+ * A credential was verified but cannot be used: e.g. its attribute claim is
+ * missing or not a list (Enduro refuses such a request). The gateway answers
+ * 401 and logs the message, which never holds the token.
+ */
+export class AuthError extends TidingsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_AUTH', message, options);
+  }
+}

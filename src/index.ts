@@ -1,5 +1,19 @@
 // The public surface of Tidings: everything a user may import, named here.
 
+export { checkAttributes, parseAttributes } from './auth/attributes.js';
+export { chainAuthenticators } from './auth/chain.js';
+export type { EventAccessTable, EventRequirement, EventTypeFilter } from './auth/event-access.js';
+export { eventTypeFilter, MONITOR_EVENT_ACCESS } from './auth/event-access.js';
+export type { TokenConfig } from './auth/static-tokens.js';
+export { parseTokenList, presentedToken, TokenAuthenticator } from './auth/static-tokens.js';
+export type {
+  AbacConfig,
+  Authenticator,
+  AuthResult,
+  OidcProviderConfig,
+  Principal,
+  StreamScope,
+} from './auth/types.js';
 export type { InMemoryEventServiceOptions } from './backends/memory/memory-event-service.js';
 export { createInMemoryEventService } from './backends/memory/memory-event-service.js';
 export { createNopEventService } from './backends/nop/nop-event-service.js';
@@ -20,6 +34,7 @@ export { boundedLogger, silentLogger } from './core/logger.js';
 export { DEFAULT_BUFFER_SIZE } from './core/subscription.js';
 export type { DecodeFailure } from './errors.js';
 export {
+  AuthError,
   ConfigError,
   ConnectionError,
   DecodeError,
@@ -29,8 +44,6 @@ export {
   SlowConsumerError,
   TidingsError,
 } from './errors.js';
-export type { StreamScope, TokenConfig } from './gateway/auth.js';
-export { parseTokenList } from './gateway/auth.js';
 export type { DemoProducer, DemoProducerOptions } from './gateway/demo-producer.js';
 export { startDemoProducer } from './gateway/demo-producer.js';
 export type { Gateway, GatewayTuning, ListenOptions } from './gateway/gateway.js';

@@ -32,6 +32,7 @@ interface ServeOptions {
   port: number;
   host: string;
   tokens?: string;
+  auth: boolean;
   demo?: boolean;
   demoInterval: number;
   pingInterval: number;
@@ -69,8 +70,14 @@ export function serveCommand(): Command {
     .addOption(
       new Option(
         '--tokens <list>',
-        'accepted bearer tokens, comma-separated; "token:ingest" or "token:storage" scopes one (not given: one random token, printed; given but empty: an error)',
+        'accepted bearer tokens, comma-separated: token[:ingest|:storage][@attr1|attr2] (a scope limits a token to one stream; Enduro attributes such as ingest:* or storage:aips:list limit its events); not given: one random token, printed; given but empty: an error',
       ).env('TIDINGS_TOKENS'),
+    )
+    .addOption(
+      new Option(
+        '--no-auth',
+        'disable authentication: no token is asked for and every client sees every event (Enduro with [api.auth] enabled = false); prints a warning',
+      ),
     )
     .addOption(
       new Option('--demo', 'serve the in-memory backend with a demo producer instead of Redis').env('TIDINGS_DEMO'),
@@ -136,7 +143,7 @@ Examples:
   $ TIDINGS_REDIS_URL=redis://127.0.0.1:6379 TIDINGS_METRICS=yes tidings serve --tokens 'viewer:ingest,admin'`,
     )
     .action(async (options: ServeOptions, command: Command) => {
-      await serve(options, backendOf(options, command), tokensOf(options, command));
+      await serve(options, backendOf(options, command), authOf(options, command));
     });
 }
 
@@ -168,10 +175,17 @@ function backendOf(options: ServeOptions, command: Command): Backend {
   return demoFromEnv ? { kind: 'redis', url: redis } : { kind: 'demo' };
 }
 
-/** The configured tokens, or none (one is generated) when neither --tokens nor TIDINGS_TOKENS is set. */
-function tokensOf(options: ServeOptions, command: Command): TokenConfig[] {
-  if (options.tokens === undefined) return [];
+/**
+ * `false` for --no-auth; else the configured tokens, or none (one is
+ * generated) when neither --tokens nor TIDINGS_TOKENS is set.
+ */
+function authOf(options: ServeOptions, command: Command): TokenConfig[] | false {
   const source = command.getOptionValueSource('tokens') === 'env' ? 'TIDINGS_TOKENS' : '--tokens';
+  if (!options.auth) {
+    if (options.tokens !== undefined) throw new UsageError(`--no-auth and ${source} contradict each other: choose one`);
+    return false;
+  }
+  if (options.tokens === undefined) return [];
   let tokens: TokenConfig[];
   try {
     tokens = parseTokenList(options.tokens);
@@ -184,10 +198,16 @@ function tokensOf(options: ServeOptions, command: Command): TokenConfig[] {
   return tokens;
 }
 
-async function serve(options: ServeOptions, backend: Backend, configured: TokenConfig[]): Promise<void> {
+async function serve(options: ServeOptions, backend: Backend, configured: TokenConfig[] | false): Promise<void> {
   const logger = stderrLogger(options.logLevel);
-  const generated = configured.length === 0 ? randomBytes(18).toString('base64url') : undefined;
+  const generated = configured !== false && configured.length === 0 ? randomBytes(18).toString('base64url') : undefined;
   const tokens = generated === undefined ? configured : [{ token: generated, label: 'generated' }];
+  const auth = tokens === false ? { auth: false as const } : { tokens };
+  if (configured === false) {
+    process.stderr.write(
+      'WARNING: authentication is disabled (--no-auth): anyone who can reach this gateway receives every event of both streams. Put it behind something that authenticates, or give --tokens.\n',
+    );
+  }
 
   const metrics = options.metrics ? createPrometheusMetrics() : undefined;
   const meterProvider = metrics?.meterProvider;
@@ -213,7 +233,7 @@ async function serve(options: ServeOptions, backend: Backend, configured: TokenC
   const gateway = createMonitorGateway({
     ingest,
     storage,
-    tokens,
+    ...auth,
     logger,
     metrics,
     forwardTraceContext: options.traceContext,
@@ -248,6 +268,7 @@ async function serve(options: ServeOptions, backend: Backend, configured: TokenC
   if (metrics) lines.push(`  metrics    ${url}/metrics`);
   if (generated !== undefined)
     lines.push(`  token      ${generated}  (generated for this run; set --tokens or TIDINGS_TOKENS)`);
+  if (configured === false) lines.push('  auth       DISABLED (--no-auth): every client sees every event');
   lines.push('Press Ctrl-C to stop.');
   process.stdout.write(`${lines.join('\n')}\n`);
 

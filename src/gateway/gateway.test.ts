@@ -3,9 +3,9 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { openSse, until } from '../../test/support/sse-client.js';
+import { TokenAuthenticator } from '../auth/static-tokens.js';
 import { createInMemoryEventService } from '../backends/memory/memory-event-service.js';
 import type { EventService, Gap, SubscribeOptions, Subscription } from '../core/contract.js';
-import { TokenAuthenticator } from './auth.js';
 import { createGatewayServer, type Gateway, type GatewayTuning } from './gateway.js';
 
 interface Note {

@@ -2,9 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fastifyCors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { type EventAccessTable, type EventTypeFilter, eventTypeFilter } from '../auth/event-access.js';
+import { presentedToken } from '../auth/static-tokens.js';
+import type { Authenticator, AuthResult, Principal, StreamScope } from '../auth/types.js';
 import type { EventService } from '../core/contract.js';
 import { boundedLogger, type Logger, silentLogger } from '../core/logger.js';
-import { presentedToken, type StreamScope, type TokenAuthenticator } from './auth.js';
 import { BackendWatch, readiness } from './backend-watch.js';
 import { type DashboardAsset, loadDashboardAssets } from './dashboard-assets.js';
 import { FlushScheduler } from './flush-scheduler.js';
@@ -20,6 +22,11 @@ export interface StreamSource<T extends object> {
   readonly toWire: (event: T) => string;
   /** The wire JSON of this stream's ping event carrying `message`. */
   readonly ping: (message: string) => string;
+  /**
+   * The event's type, looked up in the access table for clients with
+   * attributes. Absent: such clients see no events (only pings and news).
+   */
+  readonly typeOf?: (event: T) => string;
 }
 
 /** Tunables shared by the gateway constructors. */
@@ -61,7 +68,14 @@ export interface GatewayTuning {
 
 /** Options of {@link createGatewayServer}. */
 export interface GatewayServerOptions extends GatewayTuning {
-  readonly authenticator: TokenAuthenticator;
+  /**
+   * Checks each stream request's bearer token. `false`: authentication is
+   * disabled, every request passes and every event is sent (Enduro's
+   * semantics); the stream limit then applies per client address.
+   */
+  readonly authenticator: Authenticator | false;
+  /** What each event type requires of a principal's attributes. @default MONITOR_EVENT_ACCESS */
+  readonly eventAccess?: EventAccessTable;
   readonly streams: Partial<Record<StreamScope, StreamSource<object>>>;
 }
 
@@ -108,6 +122,8 @@ const PAGE_HEADERS = {
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 } as const;
 
+const ANONYMOUS: Principal = Object.freeze({ label: 'anonymous', scopes: new Set<StreamScope>(['ingest', 'storage']) });
+
 const PING_MESSAGE_HELLO = 'Hello';
 const PING_MESSAGE = 'Ping';
 
@@ -140,6 +156,25 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
     const html = page.body.toString('utf8').replace('{{PING_INTERVAL_MS}}', String(pingIntervalMs));
     assets.set('index.html', { contentType: page.contentType, body: Buffer.from(html, 'utf8') });
   }
+
+  const authenticator = options.authenticator;
+  // Built once per principal (a static token's streams share one), deciding once per event type.
+  const filters = new WeakMap<Principal, EventTypeFilter>();
+  const filterOf = (principal: Principal): EventTypeFilter => {
+    let filter = filters.get(principal);
+    if (filter === undefined) {
+      filter = eventTypeFilter(principal.attributes, options.eventAccess);
+      filters.set(principal, filter);
+    }
+    return filter;
+  };
+  const authenticate = async (raw: IncomingMessage, scope: StreamScope): Promise<AuthResult> => {
+    if (authenticator === false) return { ok: true, principal: ANONYMOUS };
+    const result = await authenticator.authenticate(presentedToken(raw.headers.authorization, raw.url ?? ''), scope);
+    const expiresAt = result.ok ? result.principal.expiresAt : undefined;
+    if (expiresAt !== undefined && expiresAt <= Date.now()) return { ok: false, status: 401, message: 'token expired' };
+    return result;
+  };
 
   const open = new Set<SseStream<object>>();
   const perToken = new Map<string, number>();
@@ -195,13 +230,22 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
 
     app.get(`/${scope}/monitor`, async (request: FastifyRequest, reply: FastifyReply) => {
       const raw: IncomingMessage = request.raw;
-      const auth = options.authenticator.check(presentedToken(raw.headers.authorization, raw.url ?? ''), scope);
+      let auth: AuthResult;
+      try {
+        auth = await authenticate(raw, scope);
+      } catch (error) {
+        logger.error({ stream: scope, err: error }, 'monitor stream refused: authentication failed');
+        return reply.code(503).header('retry-after', '5').send({ error: 'authentication unavailable' });
+      }
       if (!auth.ok) {
         if (auth.status === 401) reply.header('www-authenticate', 'Bearer realm="tidings"');
         logger.info({ stream: scope, status: auth.status, reason: auth.message }, 'monitor stream refused');
         return reply.code(auth.status).send({ error: auth.message });
       }
-      const label = auth.principal.label;
+      const principal = auth.principal;
+      const label = principal.label;
+      // Without auth every client is "anonymous": the per-token limit becomes one per address.
+      const slot = authenticator === false ? `${label}@${raw.socket.remoteAddress ?? ''}` : label;
       if (closing) return reply.code(503).send({ error: 'gateway is shutting down' });
       // Answered at once rather than after the subscribe timeout: the client retries, and holds no slot meanwhile.
       const backend = watches.get(scope)?.status;
@@ -213,7 +257,7 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
       }
       // Fastify routes HEAD here too: answer with the stream's headers, open no stream, hold no slot.
       if (request.method === 'HEAD') return reply.headers(SSE_HEADERS).send();
-      const held = perToken.get(label) ?? 0;
+      const held = perToken.get(slot) ?? 0;
       if (held >= maxStreamsPerToken) {
         logger.warn({ stream: scope, token: label, limit: maxStreamsPerToken }, 'monitor stream refused: too many');
         return reply
@@ -221,23 +265,27 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
           .header('retry-after', '10')
           .send({ error: `too many concurrent streams for this token (limit ${maxStreamsPerToken})` });
       }
-      perToken.set(label, held + 1);
+      perToken.set(slot, held + 1);
       let subscription: Awaited<ReturnType<EventService<object>['subscribe']>>;
       try {
         subscription = await source.service.subscribe({ bufferSize, overflow: 'evict' });
       } catch (error) {
-        perToken.set(label, (perToken.get(label) ?? 1) - 1);
+        perToken.set(slot, (perToken.get(slot) ?? 1) - 1);
         logger.error({ stream: scope, err: error }, 'monitor stream: subscribe failed');
         return reply.code(503).send({ error: 'event service unavailable' });
       }
       if (raw.destroyed || closing) {
         // The client left (or shutdown began) while we subscribed.
-        perToken.set(label, (perToken.get(label) ?? 1) - 1);
+        perToken.set(slot, (perToken.get(slot) ?? 1) - 1);
         await subscription.close();
         return reply.code(503).send({ error: 'gateway is shutting down' });
       }
       reply.hijack();
       const client = subscription.id;
+      const allowed = filterOf(principal);
+      // No attributes, no checks: the stream asks nothing per event.
+      const typeOf = source.typeOf ?? (() => '');
+      const mayShow = principal.attributes === undefined ? undefined : (event: object) => allowed(typeOf(event));
       const stream: SseStream<object> = new SseStream<object>({
         response: reply.raw,
         subscription,
@@ -250,15 +298,18 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
         pingIntervalMs,
         maxBacklog: bufferSize,
         maxBacklogBytes: backlogBytes,
+        mayShow,
+        expiresAt: principal.expiresAt,
         onEnd: (reason: StreamEndReason, error?: unknown) => {
           open.delete(stream);
           watches.get(scope)?.remove(stream);
-          const left = (perToken.get(label) ?? 1) - 1;
-          if (left <= 0) perToken.delete(label);
-          else perToken.set(label, left);
+          const left = (perToken.get(slot) ?? 1) - 1;
+          if (left <= 0) perToken.delete(slot);
+          else perToken.set(slot, left);
           const fields = { stream: scope, token: label, client, reason, delivered: subscription.delivered };
           if (reason === 'slow-client') logger.warn(fields, 'monitor client disconnected: too slow to keep up');
           else if (reason === 'write-error') logger.warn({ ...fields, err: error }, 'monitor stream failed');
+          else if (reason === 'token-expired') logger.info(fields, 'monitor stream ended: token expired');
           else logger.debug(fields, 'monitor stream ended');
         },
       });

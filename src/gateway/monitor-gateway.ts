@@ -1,9 +1,11 @@
+import { chainAuthenticators } from '../auth/chain.js';
+import { TokenAuthenticator, type TokenConfig } from '../auth/static-tokens.js';
+import type { Authenticator } from '../auth/types.js';
 import { ingestCodec } from '../monitor/codec.js';
 import { encodeRedactedStorageEvent } from '../monitor/redaction.js';
 import type { MonitorEvent, StorageMonitorEvent } from '../monitor/schemas.js';
 import type { IngestEventService, StorageEventService } from '../monitor/services.js';
 import { keepTraceContexts, traceContextOf } from '../observability/event-trace.js';
-import { TokenAuthenticator, type TokenConfig } from './auth.js';
 import { createGatewayServer, type Gateway, type GatewayTuning, type StreamSource } from './gateway.js';
 
 /** Options of {@link createMonitorGateway}. */
@@ -12,8 +14,23 @@ export interface MonitorGatewayOptions extends GatewayTuning {
   readonly ingest?: IngestEventService;
   /** Served at `GET /storage/monitor`, every event redacted first. */
   readonly storage?: StorageEventService;
-  /** Accepted bearer tokens; at least one (the gateway never runs open). */
-  readonly tokens: readonly TokenConfig[];
+  /**
+   * Static bearer tokens, each optionally with Enduro attributes. Tried
+   * before `authenticators`. At least one token or authenticator is needed
+   * unless `auth` is `false`.
+   */
+  readonly tokens?: readonly TokenConfig[];
+  /**
+   * Further token sources (e.g. OIDC providers), tried in order after the
+   * static tokens; a token is accepted if any source accepts it.
+   */
+  readonly authenticators?: readonly Authenticator[];
+  /**
+   * `false` disables authentication: no token is asked for and every client
+   * receives every event, as Enduro does with `[api.auth] enabled = false`.
+   * Must be chosen explicitly, and excludes `tokens` and `authenticators`.
+   */
+  readonly auth?: false;
   /**
    * Whether each event goes out with the W3C trace context it was published
    * in (top-level `traceparent`/`tracestate`, as on Redis), so a browser can
@@ -28,7 +45,9 @@ export interface MonitorGatewayOptions extends GatewayTuning {
  * The monitor gateway: Enduro's `GET /ingest/monitor` and
  * `GET /storage/monitor` as Server-Sent Events (`data: <wire JSON>`, a ping
  * event on connect and every `pingIntervalMs`), behind bearer-token auth, plus
- * the live dashboard at `/`.
+ * the live dashboard at `/`. A client whose principal carries Enduro
+ * attributes receives only the events Enduro's table allows it (pings
+ * always), and a stream opened with a credential that expires ends then.
  *
  * Each client is one subscription with its own bounded buffer; a client that
  * cannot keep up is disconnected, one that leaves releases its subscription at
@@ -46,16 +65,14 @@ export interface MonitorGatewayOptions extends GatewayTuning {
  * // on shutdown
  * await gateway.close();
  * ```
- * @throws {TypeError} when no service or no token is given, or an option is invalid.
+ * @throws {TypeError} when no service is given, no token source (nor `auth: false`), or an option is invalid.
  */
 export function createMonitorGateway(options: MonitorGatewayOptions): Gateway {
-  const { ingest, storage, tokens, forwardTraceContext = true, ...tuning } = options;
+  const { ingest, storage, tokens = [], authenticators = [], auth, forwardTraceContext = true, ...tuning } = options;
   if (ingest === undefined && storage === undefined) {
     throw new TypeError('options.ingest or options.storage must be given');
   }
-  if (!Array.isArray(tokens) || tokens.length === 0) {
-    throw new TypeError('options.tokens must hold at least one token');
-  }
+  const authenticator = authenticatorOf(tokens, authenticators, auth);
   const streams: { ingest?: StreamSource<object>; storage?: StreamSource<object> } = {};
   if (forwardTraceContext) keepTraceContexts();
   const traceOf = forwardTraceContext ? traceContextOf : () => undefined;
@@ -64,6 +81,7 @@ export function createMonitorGateway(options: MonitorGatewayOptions): Gateway {
       service: ingest,
       toWire: (event) => ingestCodec.encode(event, traceOf(event)),
       ping: (message) => ingestCodec.encode({ type: 'ingest_ping_event', value: { message } }),
+      typeOf: (event) => event.type,
     };
     streams.ingest = source as unknown as StreamSource<object>;
   }
@@ -72,8 +90,33 @@ export function createMonitorGateway(options: MonitorGatewayOptions): Gateway {
       service: storage,
       toWire: (event) => encodeRedactedStorageEvent(event, traceOf(event)),
       ping: (message) => encodeRedactedStorageEvent({ type: 'storage_ping_event', value: { message } }),
+      typeOf: (event) => event.type,
     };
     streams.storage = source as unknown as StreamSource<object>;
   }
-  return createGatewayServer({ ...tuning, authenticator: new TokenAuthenticator(tokens), streams });
+  return createGatewayServer({ ...tuning, authenticator, streams });
+}
+
+/** The token sources in order, or `false` for the explicit choice of no auth; never open by omission. */
+function authenticatorOf(
+  tokens: readonly TokenConfig[],
+  authenticators: readonly Authenticator[],
+  auth: false | undefined,
+): Authenticator | false {
+  if (!Array.isArray(tokens)) throw new TypeError('options.tokens must be an array');
+  if (!Array.isArray(authenticators)) throw new TypeError('options.authenticators must be an array');
+  if (auth !== undefined && auth !== false) throw new TypeError('options.auth may only be false');
+  if (auth === false) {
+    if (tokens.length > 0 || authenticators.length > 0) {
+      throw new TypeError('options.auth is false: options.tokens and options.authenticators must not be given');
+    }
+    return false;
+  }
+  if (tokens.length === 0 && authenticators.length === 0) {
+    throw new TypeError(
+      'options.tokens or options.authenticators must hold at least one token source (or set auth: false)',
+    );
+  }
+  // Chained even when alone: the chain turns a source's AuthError into a 401.
+  return chainAuthenticators(tokens.length > 0 ? [new TokenAuthenticator(tokens), ...authenticators] : authenticators);
 }

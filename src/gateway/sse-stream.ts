@@ -16,7 +16,9 @@ export type StreamEndReason =
   /** The gateway is shutting down. */
   | 'server-closing'
   /** Writing to the socket failed. */
-  | 'write-error';
+  | 'write-error'
+  /** The credential the stream was opened with expired; the client reconnects with a fresh one. */
+  | 'token-expired';
 
 /** What an {@link SseStream} needs. */
 export interface SseStreamOptions<T extends object> {
@@ -44,9 +46,19 @@ export interface SseStreamOptions<T extends object> {
    * memory the way a frame count would let them.
    */
   readonly maxBacklogBytes: number;
+  /**
+   * Whether this client may see `event`; asked once per event read, and an
+   * event it refuses is never written. Pings, gaps and backend news always
+   * pass. Absent: every event passes.
+   */
+  readonly mayShow?: (event: T) => boolean;
+  /** When the client's credential expires, in ms since the epoch: the stream ends then (`token-expired`). */
+  readonly expiresAt?: number;
   /** Called once when the stream has ended. */
   readonly onEnd: (reason: StreamEndReason, error?: unknown) => void;
 }
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The SSE event that tells a client it missed events and should re-fetch. */
 export function gapFrame(gap: Gap): Buffer {
@@ -74,6 +86,7 @@ export class SseStream<T extends object> implements Flushable {
   #blocked = false;
   #ended = false;
   #pingTimer: NodeJS.Timeout | undefined;
+  #expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(options: SseStreamOptions<T>) {
     this.#o = options;
@@ -94,6 +107,7 @@ export class SseStream<T extends object> implements Flushable {
     this.#enqueue(this.#o.helloFrame);
     this.flush();
     this.#pingTimer = setInterval(this.#ping, this.#o.pingIntervalMs);
+    this.#armExpiry();
     void this.#pump();
   }
 
@@ -132,6 +146,7 @@ export class SseStream<T extends object> implements Flushable {
   async #pump(): Promise<void> {
     const sub = this.#o.subscription;
     const frames = this.#o.frames;
+    const mayShow = this.#o.mayShow;
     try {
       for (;;) {
         // Checked before each read: a gap is visible only once every event
@@ -140,7 +155,7 @@ export class SseStream<T extends object> implements Flushable {
         this.sendGap();
         const result = await sub.next();
         if (result.done || this.#ended) break;
-        this.#enqueue(frames.frame(result.value));
+        if (mayShow === undefined || mayShow(result.value)) this.#enqueue(frames.frame(result.value));
       }
       this.#finish('subscription-ended');
     } catch (error) {
@@ -161,6 +176,15 @@ export class SseStream<T extends object> implements Flushable {
       this.#finish('slow-client');
     }
   }
+
+  // setTimeout fires at once beyond 2^31-1 ms (about 24.8 days): a longer life is waited out in steps.
+  #armExpiry = (): void => {
+    const expiresAt = this.#o.expiresAt;
+    if (expiresAt === undefined || this.#ended) return;
+    const left = expiresAt - Date.now();
+    if (left <= 0) this.#finish('token-expired');
+    else this.#expiryTimer = setTimeout(this.#armExpiry, Math.min(left, MAX_TIMER_MS));
+  };
 
   #ping = (): void => {
     this.sendGap();
@@ -184,6 +208,7 @@ export class SseStream<T extends object> implements Flushable {
     if (this.#ended) return;
     this.#ended = true;
     clearInterval(this.#pingTimer);
+    clearTimeout(this.#expiryTimer);
     this.#o.scheduler.forget(this);
     this.#chunks = [];
     this.#bytes = 0;
@@ -193,7 +218,7 @@ export class SseStream<T extends object> implements Flushable {
     res.off('close', this.#onClose);
     res.off('drain', this.#onDrain);
     // Keep an error listener: a late socket error must not crash the process.
-    if (reason === 'server-closing' || reason === 'subscription-ended') {
+    if (reason === 'server-closing' || reason === 'subscription-ended' || reason === 'token-expired') {
       res.end();
     } else if (!res.destroyed) {
       // A slow or broken client: drop its socket and whatever is still buffered for it.
