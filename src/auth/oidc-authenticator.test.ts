@@ -239,6 +239,48 @@ describe('OidcAuthenticator against a real provider', () => {
     assert.throws(() => new OidcAuthenticator([config({ clientID: '' })]), /clientID/);
   });
 
+  test('a verified token opening another stream is not verified again, until its exp', async () => {
+    let clock = Date.now();
+    let reads = 0;
+    const options = {
+      clockToleranceSec: 0,
+      now: () => clock,
+      toAttributes: (claims: Readonly<Record<string, unknown>>) => {
+        reads++;
+        return claims.enduro as string[];
+      },
+    };
+    const auth = new OidcAuthenticator([config()], options);
+    accepted(await auth.authenticate(await provider.mint('admin'), 'ingest')); // fetches the keys
+    const token = await provider.mint('ingester', { expiresInSec: 60 });
+    const first = accepted(await auth.authenticate(token, 'ingest'));
+    const readsAfterFirst = reads;
+    const second = accepted(await auth.authenticate(token, 'storage'));
+    assert.equal(second, first, 'the remembered principal');
+    assert.equal(reads, readsAfterFirst, 'not verified again');
+
+    clock = (decodeJwt(token).exp as number) * 1000;
+    assert.match(rejected(await auth.authenticate(token, 'ingest')), /expired/);
+
+    const uncached = new OidcAuthenticator([config()], { ...options, verifiedCacheSize: 0 });
+    clock = Date.now();
+    const fresh = await provider.mint('ingester');
+    accepted(await uncached.authenticate(fresh, 'ingest'));
+    const before = reads;
+    accepted(await uncached.authenticate(fresh, 'ingest'));
+    assert.equal(reads, before + 1, 'verifiedCacheSize 0: verified every time');
+
+    const small = new OidcAuthenticator([config()], { ...options, verifiedCacheSize: 2 });
+    const tokens = await Promise.all(['admin', 'ingester', 'sips-lister'].map((id) => provider.mint(id)));
+    for (const each of tokens) accepted(await small.authenticate(each, 'ingest'));
+    for (const each of tokens) accepted(await small.authenticate(each, 'ingest'));
+    const settled = reads;
+    accepted(await small.authenticate(tokens[2] ?? '', 'ingest'));
+    assert.equal(reads, settled, 'the newest is remembered');
+    accepted(await small.authenticate(tokens[0] ?? '', 'ingest'));
+    assert.equal(reads, settled + 1, 'the cache holds 2: the oldest was dropped');
+  });
+
   test('missing token: 401', async () => {
     const auth = new OidcAuthenticator([config()]);
     assert.match(rejected(await auth.authenticate(undefined, 'ingest')), /missing bearer token/);

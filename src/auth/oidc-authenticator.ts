@@ -77,6 +77,16 @@ export interface OidcAuthenticatorOptions {
    * @default 5000
    */
   readonly discoveryRetryMs?: number;
+  /**
+   * How many verified tokens are remembered, so that the same token opening
+   * another stream (Enduro's dashboard opens two per token, and reconnects
+   * with it) is not verified again until its `exp`. Refusals are never
+   * remembered. 0 turns this off.
+   * @default 1024
+   */
+  readonly verifiedCacheSize?: number;
+  /** The clock, in ms since the epoch, for `exp`/`nbf`. @default Date.now */
+  readonly now?: () => number;
   /** Where fetch failures are reported. @default silentLogger */
   readonly logger?: Logger;
 }
@@ -95,8 +105,12 @@ class ProviderVerifier {
 
   constructor(
     readonly config: OidcProviderConfig,
-    private readonly options: Required<Omit<OidcAuthenticatorOptions, 'toAttributes' | 'logger'>>,
+    private readonly options: Required<
+      Omit<OidcAuthenticatorOptions, 'toAttributes' | 'logger' | 'verifiedCacheSize' | 'now'>
+    >,
     private readonly logger: Logger,
+    /** Called whenever the provider's keys are fetched (again): what was verified before may rest on a removed key. */
+    private readonly onKeysFetched: () => void,
   ) {}
 
   /** The provider's keys, after one discovery (shared by concurrent callers, retried after a failure). */
@@ -161,7 +175,11 @@ class ProviderVerifier {
       timeoutDuration: this.options.fetchTimeoutMs,
       cooldownDuration: this.options.jwksCooldownMs,
       cacheMaxAge: this.options.jwksMaxAgeMs,
-      [customFetch]: (resource, init) => fetchImpl(resource, init),
+      [customFetch]: async (resource, init) => {
+        const response = await fetchImpl(resource, init);
+        this.onKeysFetched();
+        return response;
+      },
     });
   }
 }
@@ -239,6 +257,12 @@ export class OidcAuthenticator implements Authenticator {
   private readonly clockToleranceSec: number;
   private readonly toAttributes: OidcAuthenticatorOptions['toAttributes'];
   private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly verifiedCacheSize: number;
+  /** Verified tokens and their principals, oldest first (a Map keeps insertion order). */
+  private readonly verified = new Map<string, Principal>();
+  /** Counts JWKS fetches, so a verification that straddled one is not remembered. */
+  private keysGeneration = 0;
 
   /**
    * @param providers the provider/client pairs, tried in order; at least one.
@@ -258,6 +282,8 @@ export class OidcAuthenticator implements Authenticator {
     }
     this.clockToleranceSec = options.clockToleranceSec ?? 30;
     this.toAttributes = options.toAttributes;
+    this.now = options.now ?? Date.now;
+    this.verifiedCacheSize = options.verifiedCacheSize ?? 1024;
     const logger = boundedLogger(options.logger ?? silentLogger);
     const settings = {
       clockToleranceSec: this.clockToleranceSec,
@@ -267,13 +293,36 @@ export class OidcAuthenticator implements Authenticator {
       jwksMaxAgeMs: options.jwksMaxAgeMs ?? 600_000,
       discoveryRetryMs: options.discoveryRetryMs ?? 5000,
     };
-    this.verifiers = providers.map((provider) => new ProviderVerifier(provider, settings, logger));
+    const forgetVerified = (): void => {
+      this.verified.clear();
+      this.keysGeneration++;
+    };
+    this.verifiers = providers.map((provider) => new ProviderVerifier(provider, settings, logger, forgetVerified));
     this.logger = logger;
   }
 
   /** Verifies `token` against the providers; the stream scope does not matter (OIDC users may open both). */
   async authenticate(token: string | undefined, _scope: StreamScope): Promise<AuthResult> {
     if (!token) return { ok: false, status: 401, message: 'missing bearer token' };
+    const known = this.verified.get(token);
+    if (known !== undefined) {
+      // Only a byte-identical token hits, so nothing about it can have changed but the time.
+      if ((known.expiresAt ?? 0) > this.now()) return { ok: true, principal: known };
+      this.verified.delete(token);
+    }
+    const generation = this.keysGeneration;
+    const result = await this.verify(token);
+    if (result.ok && this.verifiedCacheSize > 0 && generation === this.keysGeneration) {
+      if (this.verified.size >= this.verifiedCacheSize) {
+        const oldest = this.verified.keys().next().value;
+        if (oldest !== undefined) this.verified.delete(oldest);
+      }
+      this.verified.set(token, result.principal);
+    }
+    return result;
+  }
+
+  private async verify(token: string): Promise<AuthResult> {
     let unverifiedIssuer: unknown;
     try {
       unverifiedIssuer = decodeJwt(token).iss;
@@ -304,6 +353,7 @@ export class OidcAuthenticator implements Authenticator {
         audience: provider.clientID,
         algorithms: [...OIDC_ALGORITHMS],
         clockTolerance: this.clockToleranceSec,
+        currentDate: new Date(this.now()),
         requiredClaims: ['exp'],
       }));
     } catch (error) {
