@@ -217,6 +217,24 @@ describe('OidcAuthenticator against a real provider', () => {
     accepted(await retrying.authenticate(token, 'ingest'));
   });
 
+  test('a JWKS that cannot be fetched gives 401, is logged, and is fetched again on the next token', async () => {
+    const logger = rememberingLogger();
+    let jwksFails = true;
+    const jwksFlaky: typeof fetch = async (input, init) => {
+      if (jwksFails && String(input).endsWith('/jwks')) return new Response('busy', { status: 503 });
+      return fetch(input, init);
+    };
+    const auth = new OidcAuthenticator([config()], { fetch: jwksFlaky, logger });
+    const token = await provider.mint('admin');
+    assert.match(rejected(await auth.authenticate(token, 'ingest')), /provider's keys unavailable/);
+    assert.deepEqual(
+      logger.lines.map((line) => `${line.level} ${line.message}`),
+      ['warn OIDC JWKS fetch failed'],
+    );
+    jwksFails = false;
+    accepted(await auth.authenticate(token, 'ingest'));
+  });
+
   test('a provider that calls itself by another issuer is refused', async () => {
     const auth = new OidcAuthenticator([config({ providerURL: `${provider.issuer}/` })]);
     const token = await provider.mint('admin', { claims: { iss: `${provider.issuer}/` } });
