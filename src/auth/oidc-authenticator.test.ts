@@ -374,7 +374,7 @@ describe('OidcAuthenticator against a real provider', () => {
 
     const tokenResponse = await fetch(discovery.token_endpoint, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(redirectUri).origin },
       body: new URLSearchParams({
         grant_type: 'authorization_code',
         code,
@@ -383,8 +383,9 @@ describe('OidcAuthenticator against a real provider', () => {
         code_verifier: verifier,
       }),
     });
-    const tokens = (await tokenResponse.json()) as { access_token?: string; error?: string };
+    const tokens = (await tokenResponse.json()) as { access_token?: string; refresh_token?: string };
     assert.equal(tokenResponse.status, 200, JSON.stringify(tokens));
+    assert.equal(tokenResponse.headers.get('access-control-allow-origin'), new URL(redirectUri).origin);
     const accessToken = tokens.access_token ?? '';
     const claims = decodeJwt(accessToken);
     assert.equal(claims.aud, DASHBOARD_CLIENT_ID);
@@ -395,5 +396,20 @@ describe('OidcAuthenticator against a real provider', () => {
     const principal = accepted(await auth.authenticate(accessToken, 'ingest'));
     assert.deepEqual(principal.attributes, ['ingest:sips:list']);
     assert.equal(principal.label, 'oidc:sips@example.test');
+
+    // Silent renewal by refresh token: a new access token, accepted too.
+    const refreshed = await fetch(discovery.token_endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: tokens.refresh_token ?? '',
+        client_id: DASHBOARD_CLIENT_ID,
+      }),
+    });
+    const renewed = (await refreshed.json()) as { access_token?: string };
+    assert.equal(refreshed.status, 200, JSON.stringify(renewed));
+    assert.notEqual(renewed.access_token, accessToken);
+    accepted(await auth.authenticate(renewed.access_token, 'ingest'));
   });
 });

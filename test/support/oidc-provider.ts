@@ -125,6 +125,11 @@ function createProvider(
       if (!accounts.has(id)) return undefined;
       return { accountId: id, claims: () => ({ sub: id, ...claimsOf(id) }) };
     },
+    // A browser app served from a redirect URI's origin may call the token endpoint (oidc-client-ts does).
+    clientBasedCORS: (_ctx, origin, requester) =>
+      origin !== 'null' && requester.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) === true,
+    // Refresh tokens without `offline_access` (which needs prompt=consent): silent renewal by refresh token.
+    issueRefreshToken: (_ctx, requester) => requester.grantTypeAllowed('refresh_token'),
     // The claims Enduro reads go into the access token itself, as Keycloak's mappers put them.
     extraTokenClaims: (_ctx, token) => claimsOf('accountId' in token ? token.accountId : undefined),
     ttl: { AccessToken: options.accessTokenTtlSec ?? 300, IdToken: 3600, Grant: 3600, Session: 3600, Interaction: 600 },
