@@ -45,8 +45,10 @@ export function summarize(values: readonly number[]): Summary {
 
 /** `median (min–max)`, each number through `format`; a single run prints alone. */
 export function withSpread(summary: Summary, format: (value: number) => string): string {
-  if (summary.n <= 1 || summary.min === summary.max) return format(summary.median);
-  return `${format(summary.median)} (${format(summary.min)}–${format(summary.max)})`;
+  const low = format(summary.min);
+  const high = format(summary.max);
+  if (summary.n <= 1 || low === high) return format(summary.median);
+  return `${format(summary.median)} (${low}–${high})`;
 }
 
 /** {@link summarize} then {@link withSpread}. */
