@@ -123,6 +123,39 @@ export async function interleaved<C, R>(
   return results;
 }
 
+/**
+ * Runs `work`, and aborts it (its signal, then a rejection) once `progress()`
+ * has not moved for `stallMs`: a run that lost events fails, saying so,
+ * instead of waiting forever for them.
+ */
+export async function failOnStall<T>(
+  work: (signal: AbortSignal) => Promise<T>,
+  progress: () => number,
+  stallMs: number,
+  what: string,
+): Promise<T> {
+  const controller = new AbortController();
+  let seen = progress();
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setInterval(() => {
+      const now = progress();
+      if (now !== seen) {
+        seen = now;
+        return;
+      }
+      const error = new Error(`${what}: no progress for ${stallMs} ms at ${now}: events were lost`);
+      controller.abort(error);
+      reject(error);
+    }, stallMs);
+  });
+  try {
+    return await Promise.race([work(controller.signal), stalled]);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 // ------------------------------------------------------------------ machine load
 
 /** How busy the machine was while a bench ran: it is shared, and other work moves the numbers. */
