@@ -51,33 +51,27 @@ const rate = Number(values.rate);
 const durationS = Number(values.duration);
 
 type ToClients = { kind: 'expect'; total: number };
-type FromClients =
-  | { kind: 'ready'; connected: number; failed: number }
-  | {
-      kind: 'result';
-      received: number;
-      lost: number;
-      disconnected: number;
-      p50: number;
-      p99: number;
-      max: number;
-      cpuPercent: number;
-    };
+type FromClients = { kind: 'ready'; connected: number; failed: number } | ({ kind: 'result' } & ClientsResult);
 
-/** What one round's gateway process reports. */
-interface GatewayResult {
-  published: number;
-  seconds: number;
-  expected: number;
+/** What the clients process saw: deliveries, loss, latency (ms) and its own CPU. */
+interface ClientsResult {
   received: number;
   lost: number;
   disconnected: number;
   p50: number;
   p99: number;
   max: number;
+  cpuPercent: number;
+}
+
+/** What one round's gateway process reports. */
+interface GatewayResult {
+  published: number;
+  seconds: number;
+  expected: number;
   rssMax: number;
   cpuPercent: number;
-  clientsCpuPercent: number;
+  clients: ClientsResult;
 }
 
 const SELF = fileURLToPath(import.meta.url);
@@ -105,7 +99,7 @@ async function main(): Promise<void> {
         () => inChild<GatewayResult>(SELF, all),
         (_, round, r) =>
           process.stderr.write(
-            `  round ${round + 1}: ${int(r.received)} of ${int(r.expected)} delivered, p99 ${r.p99.toFixed(1)} ms, ` +
+            `  round ${round + 1}: ${int(r.clients.received)} of ${int(r.expected)} delivered, p99 ${r.clients.p99.toFixed(1)} ms, ` +
               `RSS ${(r.rssMax / MB).toFixed(0)} MB\n`,
           ),
       )
@@ -118,22 +112,22 @@ async function main(): Promise<void> {
     `\n${table(
       ['measure', `median (min–max) of ${results.length}`],
       [
-        ['deliveries', `${of((r) => r.received, int)} of ${int(results[0]?.expected ?? 0)}`],
-        ['events lost', of((r) => r.lost, int)],
-        ['clients disconnected', of((r) => r.disconnected, int)],
-        ['latency p50, ms', of((r) => r.p50, fixed)],
-        ['latency p99, ms', of((r) => r.p99, fixed)],
-        ['latency max, ms', of((r) => r.max, fixed)],
+        ['deliveries', `${of((r) => r.clients.received, int)} of ${int(results[0]?.expected ?? 0)}`],
+        ['events lost', of((r) => r.clients.lost, int)],
+        ['clients disconnected', of((r) => r.clients.disconnected, int)],
+        ['latency p50, ms', of((r) => r.clients.p50, fixed)],
+        ['latency p99, ms', of((r) => r.clients.p99, fixed)],
+        ['latency max, ms', of((r) => r.clients.max, fixed)],
         ['gateway RSS max, MB', of((r) => r.rssMax / MB, whole)],
         ['gateway CPU, % of one core (user+system)', of((r) => r.cpuPercent, whole)],
-        ['clients CPU, % of one core (separate process)', of((r) => r.clientsCpuPercent, whole)],
+        ['clients CPU, % of one core (separate process)', of((r) => r.clients.cpuPercent, whole)],
       ],
     )}`,
   );
   console.log(`\n${describeLoad(load.stop())}`);
   const verdicts = new Verdicts();
-  const p99 = summarize(results.map((r) => r.p99)).median;
-  const lost = results.reduce((sum, r) => sum + r.lost + r.disconnected, 0);
+  const p99 = summarize(results.map((r) => r.clients.p99)).median;
+  const lost = results.reduce((sum, r) => sum + r.clients.lost + r.clients.disconnected, 0);
   const rss = Math.max(...results.map((r) => r.rssMax));
   verdicts.check('p99 < 100 ms (median of rounds)', `${p99.toFixed(1)} ms`, p99 < 100);
   verdicts.check('no loss, no disconnect in any round', `${int(lost)} lost or disconnected`, lost === 0);
@@ -235,15 +229,9 @@ async function runGateway(): Promise<GatewayResult> {
     published: total,
     seconds: elapsed,
     expected: total * clients,
-    received: result.received,
-    lost: result.lost,
-    disconnected: result.disconnected,
-    p50: result.p50,
-    p99: result.p99,
-    max: result.max,
     rssMax,
     cpuPercent: ((cpu.user + cpu.system) / 1e6 / elapsed) * 100,
-    clientsCpuPercent: result.cpuPercent,
+    clients: result,
   };
 }
 
