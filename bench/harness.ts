@@ -43,12 +43,24 @@ export function summarize(values: readonly number[]): Summary {
   return { median: median(values), min: Math.min(...values), max: Math.max(...values), n: values.length };
 }
 
-/** `median (min–max)`, each number through `format`; a single run prints alone. */
+/** A unit after the number (` M/s`, `%`, `x`), to be said once rather than three times. */
+const UNIT = /[^\d.]*$/;
+
+/**
+ * `median (min–max)`, each number through `format`, the unit said once
+ * (`5.74 M/s (3.05–7.15)`); a single run, or no spread, prints alone.
+ */
 export function withSpread(summary: Summary, format: (value: number) => string): string {
-  const low = format(summary.min);
-  const high = format(summary.max);
-  if (summary.n <= 1 || low === high) return format(summary.median);
-  return `${format(summary.median)} (${low}–${high})`;
+  const middle = format(summary.median);
+  let low = format(summary.min);
+  let high = format(summary.max);
+  if (summary.n <= 1 || low === high) return middle;
+  const unit = UNIT.exec(middle)?.[0] ?? '';
+  if (unit !== '' && low.endsWith(unit) && high.endsWith(unit)) {
+    low = low.slice(0, -unit.length);
+    high = high.slice(0, -unit.length);
+  }
+  return `${middle} (${low}–${high})`;
 }
 
 /** {@link summarize} then {@link withSpread}. */
