@@ -89,7 +89,7 @@ interface Library {
   create(stalled?: boolean): Bus;
 }
 
-const EVENTS_ON = 'EventEmitter events.on()';
+const EVENTS_ON = 'Node `events.on()`';
 
 function unboundedEmitter(): EventEmitter {
   const emitter = new EventEmitter();
@@ -153,7 +153,7 @@ class RingIterator implements AsyncIterableIterator<Event> {
 
 const LIBRARIES: readonly Library[] = [
   {
-    name: 'tidings',
+    name: 'Tidings `createInMemoryEventService()`',
     kind: 'tidings',
     create(stalled) {
       const service = createInMemoryEventService<Event>();
@@ -176,7 +176,7 @@ const LIBRARIES: readonly Library[] = [
     },
   },
   {
-    name: 'ring-buffer iterator (ceiling)',
+    name: 'bare ring-buffer async iterator (ceiling)',
     kind: 'ceiling',
     create() {
       let subs: RingIterator[] = [];
@@ -196,7 +196,7 @@ const LIBRARIES: readonly Library[] = [
     },
   },
   {
-    name: 'emittery events()',
+    name: 'emittery `events()`',
     kind: 'async-iterator',
     create() {
       const emitter = new Emittery<{ event: Event }>();
@@ -224,7 +224,7 @@ const LIBRARIES: readonly Library[] = [
     },
   },
   {
-    name: 'graphql-subscriptions PubSub',
+    name: 'graphql-subscriptions `PubSub.asyncIterableIterator()`',
     kind: 'async-iterator',
     create() {
       const pubsub = new PubSub<{ event: Event }>({ eventEmitter: unboundedEmitter() });
@@ -236,7 +236,7 @@ const LIBRARIES: readonly Library[] = [
     },
   },
   {
-    name: '@graphql-yoga/subscription',
+    name: '@graphql-yoga/subscription `createPubSub().subscribe()`',
     kind: 'async-iterator',
     create() {
       const target = new EventTarget();
@@ -250,7 +250,7 @@ const LIBRARIES: readonly Library[] = [
     },
   },
   {
-    name: 'EventEmitter listener (sync)',
+    name: 'EventEmitter listener (sync callback, not an iterator)',
     kind: 'callback',
     create() {
       const emitter = unboundedEmitter();
