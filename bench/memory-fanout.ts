@@ -487,7 +487,7 @@ async function parent(): Promise<void> {
     (library) => inChild<ThroughputRow[]>(SELF, ['--child', 'throughput', library.name], BIG_HEAP),
     (library, round, rows) =>
       process.stderr.write(
-        `  round ${round + 1} ${library.name.padEnd(32)} ${rows.map((r) => formatRate(r.rate).padStart(10)).join(' ')}\n`,
+        `  round ${round + 1} ${library.name.padEnd(58)} ${rows.map((r) => formatRate(r.rate).padStart(10)).join(' ')}\n`,
       ),
   );
   /** Per subscriber count, the rate of each round. */
@@ -545,7 +545,7 @@ async function parent(): Promise<void> {
       [false, true, false],
     ),
   );
-  const tidingsGrowth = stalledRows.find((r) => r.library === 'tidings')?.growthBytes ?? Number.POSITIVE_INFINITY;
+  const tidingsGrowth = stalledRows.find((r) => r.library === tidings.name)?.growthBytes ?? Number.POSITIVE_INFINITY;
   verdicts.check('Tidings heap growth < 5 MB', `${(tidingsGrowth / MB).toFixed(1)} MB`, tidingsGrowth < 5 * MB);
   console.log(`\n${describeLoad(load.stop())}`);
   verdicts.print();
