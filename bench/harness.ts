@@ -39,6 +39,7 @@ export interface Summary {
   readonly n: number;
 }
 
+/** The median, lowest and highest of `values`. */
 export function summarize(values: readonly number[]): Summary {
   return { median: median(values), min: Math.min(...values), max: Math.max(...values), n: values.length };
 }
@@ -70,6 +71,7 @@ export function spreadOf(values: readonly number[], format: (value: number) => s
 
 // ------------------------------------------------------------------ formatting
 
+/** A whole number with thousands separators: `1,500,000`. */
 export const int = (value: number): string => Math.round(value).toLocaleString('en-US');
 
 /** Events per second: `6.45 M/s`, `75.3 k/s`. */
