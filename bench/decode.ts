@@ -5,13 +5,27 @@
  *
  *   npm run bench:decode
  *
- * Both run in this process, alternating in rounds so that neither enjoys a
+ * Both run in this process, interleaved in rounds so that neither enjoys a
  * warmer JIT or a quieter machine; each round is timed for ROUND_MS and the
- * median of the rounds is reported. Target: decode at least 50% of JSON.parse.
+ * median of the rounds is reported with its spread. Target: decode at least
+ * 50% of JSON.parse.
  */
 import { ingestCodec } from '../src/monitor/codec.js';
+import {
+  describeLoad,
+  describeSetup,
+  int,
+  interleaved,
+  median,
+  percent,
+  roundsOption,
+  spreadOf,
+  table,
+  Verdicts,
+  watchLoad,
+} from './harness.js';
 
-const ROUNDS = 7;
+const ROUNDS = roundsOption(7);
 const ROUND_MS = 300;
 
 const message = JSON.stringify({
@@ -54,7 +68,8 @@ function timeRound(fn: () => void): number {
   return ops / (Number(now - start) / 1e9);
 }
 
-const candidates: Record<string, () => void> = {
+type Candidate = 'JSON.parse' | 'ingestCodec.decode';
+const candidates: Record<Candidate, () => void> = {
   'JSON.parse': () => {
     const v = JSON.parse(message) as { value: unknown };
     if (v.value !== undefined) sink++;
@@ -65,26 +80,35 @@ const candidates: Record<string, () => void> = {
     else throw r.error;
   },
 };
+const LABEL: Record<Candidate, string> = {
+  'JSON.parse': '`JSON.parse`',
+  'ingestCodec.decode': '`ingestCodec.decode` (parse, compiled validation, canonical copy)',
+};
+const names = Object.keys(candidates) as Candidate[];
 
-const samples: Record<string, number[]> = Object.fromEntries(Object.keys(candidates).map((k) => [k, []]));
+console.log(describeSetup('Tidings decode benchmark'));
+const load = watchLoad();
 for (const fn of Object.values(candidates)) timeRound(fn); // warm-up
-for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, fn] of Object.entries(candidates)) samples[name]!.push(timeRound(fn));
-}
+const samples = await interleaved(ROUNDS, names, async (name) => timeRound(candidates[name]));
+// A ratio per round (both timed in it), so the spread of the ratio is the rounds' own.
+const ratios = samples.get('ingestCodec.decode')!.map((ops, round) => ops / samples.get('JSON.parse')![round]!);
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const baseline = median(samples['JSON.parse']!);
-const rows = Object.entries(samples).map(([name, xs]) => {
-  const ops = median(xs);
-  return { name, ops, ratio: ops / baseline };
-});
-
-console.log(`message: sip_updated_event, ${message.length} bytes; median of ${ROUNDS} rounds of ${ROUND_MS} ms`);
-console.log('| candidate | ops/s | vs JSON.parse |');
-console.log('|---|---:|---:|');
-for (const r of rows) {
-  console.log(`| ${r.name} | ${Math.round(r.ops).toLocaleString('en-US')} | ${(r.ratio * 100).toFixed(1)}% |`);
-}
-const decodeRatio = rows.find((r) => r.name === 'ingestCodec.decode')!.ratio;
-console.log(`\ntarget >= 50%: ${decodeRatio >= 0.5 ? 'met' : 'NOT met'} (${(decodeRatio * 100).toFixed(1)}%)`);
+console.log(
+  `\nmessage: sip_updated_event, ${message.length} bytes; median (min–max) of ${ROUNDS} interleaved rounds of ${ROUND_MS} ms\n`,
+);
+console.log(
+  table(
+    [`${message.length}-byte \`sip_updated_event\``, 'ops/s', 'vs `JSON.parse` (same round)'],
+    names.map((name) => [
+      LABEL[name],
+      spreadOf(samples.get(name)!, int),
+      name === 'JSON.parse' ? '100%' : spreadOf(ratios, percent),
+    ]),
+  ),
+);
+console.log(`\n${describeLoad(load.stop())}`);
+const verdicts = new Verdicts();
+const decodeRatio = median(ratios);
+verdicts.check('decode ≥ 50% of JSON.parse (median of rounds)', percent(decodeRatio), decodeRatio >= 0.5);
+verdicts.print();
 if (sink === 0) console.log('(no work done)');

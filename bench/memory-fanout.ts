@@ -18,9 +18,11 @@
  *    heap growth after a forced gc.
  *
  * Each library runs in its own child process so that one library's JIT
- * feedback, garbage or unbounded buffers never touch another's numbers.
+ * feedback, garbage or unbounded buffers never touch another's numbers. The
+ * throughput part runs in interleaved rounds (one fresh child per library per
+ * round, the order rotated each round); each figure is the median over the
+ * rounds with its spread, and ratios are taken within a round.
  */
-import { spawnSync } from 'node:child_process';
 import { EventEmitter, on, setMaxListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createPubSub } from '@graphql-yoga/subscription';
@@ -28,14 +30,32 @@ import Emittery from 'emittery';
 import { PubSub } from 'graphql-subscriptions';
 import { createInMemoryEventService } from '../src/backends/memory/memory-event-service.js';
 import type { Subscription } from '../src/core/contract.js';
+import {
+  describeLoad,
+  describeSetup,
+  formatRate,
+  inChild,
+  interleaved,
+  median,
+  reply,
+  roundsOption,
+  spreadOf,
+  summarize,
+  table,
+  times,
+  Verdicts,
+  watchLoad,
+} from './harness.js';
 
 /** Events published before the publisher waits for every consumer to catch up. */
 const BATCH = 1_000;
 /** Tidings' per-subscriber buffer: a whole batch fits, so pacing guarantees no drop. */
 const TIDINGS_BUFFER = 1_024;
 const SUBSCRIBER_COUNTS = [1, 10, 100] as const;
-/** Timed runs per library and subscriber count (fewer when one run is slow); best and median are reported. */
-const REPEATS = 5;
+/** Interleaved rounds, each a fresh child process per library; the median over rounds is reported. */
+const ROUNDS = roundsOption(5);
+/** Timed runs per library and subscriber count within one child (fewer when one run is slow); their median is the round's figure. */
+const REPEATS = 3;
 /** Target duration of one timed run; the event count is calibrated to it. */
 const RUN_SECONDS = 0.2;
 const STALLED_PUBLISHES = 1_000_000;
@@ -69,7 +89,7 @@ interface Library {
   create(stalled?: boolean): Bus;
 }
 
-const EVENTS_ON = 'EventEmitter events.on()';
+const EVENTS_ON = 'Node `events.on()`';
 
 function unboundedEmitter(): EventEmitter {
   const emitter = new EventEmitter();
@@ -133,7 +153,7 @@ class RingIterator implements AsyncIterableIterator<Event> {
 
 const LIBRARIES: readonly Library[] = [
   {
-    name: 'tidings',
+    name: 'Tidings `createInMemoryEventService()`',
     kind: 'tidings',
     create(stalled) {
       const service = createInMemoryEventService<Event>();
@@ -156,7 +176,7 @@ const LIBRARIES: readonly Library[] = [
     },
   },
   {
-    name: 'ring-buffer iterator (ceiling)',
+    name: 'bare ring-buffer async iterator (ceiling)',
     kind: 'ceiling',
     create() {
       let subs: RingIterator[] = [];
@@ -176,7 +196,7 @@ const LIBRARIES: readonly Library[] = [
     },
   },
   {
-    name: 'emittery events()',
+    name: 'emittery `events()`',
     kind: 'async-iterator',
     create() {
       const emitter = new Emittery<{ event: Event }>();
@@ -204,7 +224,7 @@ const LIBRARIES: readonly Library[] = [
     },
   },
   {
-    name: 'graphql-subscriptions PubSub',
+    name: 'graphql-subscriptions `PubSub.asyncIterableIterator()`',
     kind: 'async-iterator',
     create() {
       const pubsub = new PubSub<{ event: Event }>({ eventEmitter: unboundedEmitter() });
@@ -216,7 +236,7 @@ const LIBRARIES: readonly Library[] = [
     },
   },
   {
-    name: '@graphql-yoga/subscription',
+    name: '@graphql-yoga/subscription `createPubSub().subscribe()`',
     kind: 'async-iterator',
     create() {
       const target = new EventTarget();
@@ -230,7 +250,7 @@ const LIBRARIES: readonly Library[] = [
     },
   },
   {
-    name: 'EventEmitter listener (sync)',
+    name: 'EventEmitter listener (sync callback, not an iterator)',
     kind: 'callback',
     create() {
       const emitter = unboundedEmitter();
@@ -349,19 +369,13 @@ function roundToBatch(events: number): number {
   return Math.max(100, Math.round(events / 100) * 100);
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-}
-
 interface ThroughputRow {
   library: string;
   kind: Library['kind'];
   subscribers: number;
   events: number;
-  /** Delivered events per second (subscribers x events / time), median and best of REPEATS. */
-  median: number;
-  best: number;
+  /** Delivered events per second (subscribers x events / time), median of REPEATS timed runs. */
+  rate: number;
 }
 
 async function throughput(library: Library): Promise<ThroughputRow[]> {
@@ -379,8 +393,8 @@ async function throughput(library: Library): Promise<ThroughputRow[]> {
     const warmUps = probeSeconds > RUN_SECONDS ? 1 : 2;
     let seconds = 0;
     for (let w = 0; w < warmUps; w++) seconds = await fanOutRun(library, subscribers, events);
-    // Slow peers: three timed runs will do.
-    const repeats = seconds > 2 * RUN_SECONDS ? 3 : REPEATS;
+    // Slow peers: one timed run will do.
+    const repeats = seconds > 2 * RUN_SECONDS ? 1 : REPEATS;
     const rates: number[] = [];
     for (let r = 0; r < repeats; r++) {
       globalThis.gc?.();
@@ -391,8 +405,7 @@ async function throughput(library: Library): Promise<ThroughputRow[]> {
       kind: library.kind,
       subscribers,
       events,
-      median: median(rates),
-      best: Math.max(...rates),
+      rate: median(rates),
     });
   }
   return rows;
@@ -451,93 +464,79 @@ async function stalled(library: Library): Promise<StalledRow> {
 }
 
 // ---------------------------------------------------------------------------
-// Parent: spawns one child per library and part, prints the tables.
+// Parent: spawns one child per library, round and part, prints the tables.
 
-function runChild<R>(mode: 'throughput' | 'stalled', library: Library): R {
-  const script = fileURLToPath(import.meta.url);
-  const child = spawnSync(
-    process.execPath,
-    [...process.execArgv, '--max-old-space-size=8192', script, '--child', mode, library.name],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 * MB },
-  );
-  if (child.status !== 0) throw new Error(`${mode} run of ${library.name} failed (exit ${child.status})`);
-  const lastLine = child.stdout.trim().split('\n').at(-1) ?? '';
-  return JSON.parse(lastLine) as R;
-}
+const SELF = fileURLToPath(import.meta.url);
+const BIG_HEAP = ['--max-old-space-size=8192'];
 
-function formatRate(rate: number): string {
-  return `${(rate / 1e6).toFixed(2)} M/s`;
-}
-
-function table(headers: string[], rows: string[][], rightAligned: boolean[]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((cell, i) => (rightAligned[i] ? cell.padStart(widths[i] as number) : cell.padEnd(widths[i] as number))).join(' | ')} |`;
-  const rule = `|${widths.map((w, i) => (rightAligned[i] ? `${'-'.repeat(w + 1)}:` : `${'-'.repeat(w + 2)}`)).join('|')}|`;
-  return [line(headers), rule, ...rows.map(line)].join('\n');
-}
+/** Millions per second, two decimals. */
+const rate = (value: number): string => (value / 1e6).toFixed(2);
 
 async function parent(): Promise<void> {
-  const started = performance.now();
-  console.log(`Tidings in-memory fan-out benchmark (node ${process.version}, ${process.platform}/${process.arch})`);
+  console.log(describeSetup('Tidings in-memory fan-out benchmark'));
   console.log(
-    `Paced publishing: batches of ${BATCH.toLocaleString('en')} events, then wait for every consumer; ` +
-      `best and median of ${REPEATS} runs of ~${RUN_SECONDS}s each (3 for the slowest), one child process per library.\n`,
+    `Paced publishing: batches of ${BATCH.toLocaleString('en')} events, then wait for every consumer. ` +
+      `${ROUNDS} interleaved rounds, each a fresh child process per library reporting the median of ` +
+      `${REPEATS} timed runs of ~${RUN_SECONDS}s (1 for the slowest); median (min–max) over the rounds.\n`,
   );
+  const load = watchLoad();
 
-  const rows: ThroughputRow[] = [];
-  for (const library of LIBRARIES) {
-    const childStarted = performance.now();
-    rows.push(...runChild<ThroughputRow[]>('throughput', library));
-    console.log(`  measured ${library.name} in ${((performance.now() - childStarted) / 1000).toFixed(1)} s`);
-  }
+  const byLibrary = await interleaved(
+    ROUNDS,
+    LIBRARIES,
+    (library) => inChild<ThroughputRow[]>(SELF, ['--child', 'throughput', library.name], BIG_HEAP),
+    (library, round, rows) =>
+      process.stderr.write(
+        `  round ${round + 1} ${library.name.padEnd(58)} ${rows.map((r) => formatRate(r.rate).padStart(10)).join(' ')}\n`,
+      ),
+  );
+  /** Per subscriber count, the rate of each round. */
+  const ratesOf = (library: Library, subscribers: number): number[] =>
+    (byLibrary.get(library) ?? []).map((rows) => rows.find((r) => r.subscribers === subscribers)?.rate ?? Number.NaN);
+  const tidings = LIBRARIES.find((l) => l.kind === 'tidings') as Library;
+  /** Tidings' rate over the library's in each round: a ratio taken within one round. */
+  const ratioRuns = (library: Library, subscribers: number): number[] => {
+    const own = ratesOf(library, subscribers);
+    return ratesOf(tidings, subscribers).map((t, round) => t / (own[round] as number));
+  };
 
-  // Ratios use each library's best run: the machine may be shared, and the best run is the one
-  // least disturbed by other processes (medians are printed too).
-  const tidingsAt = new Map(rows.filter((r) => r.kind === 'tidings').map((r) => [r.subscribers, r.best]));
-  const ordered = SUBSCRIBER_COUNTS.flatMap((n) => rows.filter((r) => r.subscribers === n));
-  console.log('\nDelivered events/s (subscribers x events / time), `for await` consumers unless noted:\n');
+  console.log(
+    '\nDelivered events/s, millions (subscribers x events / time), `for await` consumers unless noted; ' +
+      `median (min–max) of ${ROUNDS} rounds:\n`,
+  );
   console.log(
     table(
-      ['library', 'subscribers', 'delivered/s (best)', 'median', 'ratio to Tidings'],
-      ordered.map((r) => [
-        r.library,
-        String(r.subscribers),
-        formatRate(r.best),
-        formatRate(r.median),
-        `${(r.best / (tidingsAt.get(r.subscribers) as number)).toFixed(2)}x`,
+      ['library', ...SUBSCRIBER_COUNTS.map((n) => `${n} subscriber${n === 1 ? '' : 's'}`), 'Tidings ÷ this (10 / 100)'],
+      LIBRARIES.map((library) => [
+        library.name,
+        ...SUBSCRIBER_COUNTS.map((n) => spreadOf(ratesOf(library, n), rate)),
+        library === tidings ? '' : [10, 100].map((n) => spreadOf(ratioRuns(library, n), times)).join(' / '),
       ]),
-      [false, true, true, true, true],
     ),
   );
 
   // The issue's target names the async-iterator peers emittery, graphql-subscriptions and
   // @graphql-yoga/subscription; node:events' on() is not among them but is reported alongside.
-  console.log('\nTarget: with 10 and 100 subscribers, Tidings >= 3x the fastest async-iterator peer.');
-  let missed = false;
+  const verdicts = new Verdicts();
   for (const subscribers of [10, 100]) {
-    const tidings = tidingsAt.get(subscribers) as number;
-    const peers = rows.filter((r) => r.kind === 'async-iterator' && r.subscribers === subscribers);
-    const listed = peers.filter((r) => r.library !== EVENTS_ON);
-    const fastest = listed.reduce((a, b) => (b.best > a.best ? b : a));
-    const ratio = tidings / fastest.best;
-    missed ||= ratio < 3;
-    const eventsOn = peers.find((r) => r.library === EVENTS_ON) as ThroughputRow;
-    console.log(
-      `  ${subscribers} subscribers: Tidings ${formatRate(tidings)} = ${ratio.toFixed(2)}x the fastest ` +
-        `issue peer, ${fastest.library} (${formatRate(fastest.best)}): ${ratio >= 3 ? 'met' : 'MISSED'}; ` +
-        `${(tidings / eventsOn.best).toFixed(2)}x ${EVENTS_ON} (${formatRate(eventsOn.best)})`,
+    const peers = LIBRARIES.filter((l) => l.kind === 'async-iterator' && l.name !== EVENTS_ON);
+    const fastest = peers.reduce((a, b) => (median(ratesOf(b, subscribers)) > median(ratesOf(a, subscribers)) ? b : a));
+    const ratio = summarize(ratioRuns(fastest, subscribers));
+    verdicts.check(
+      `${subscribers} subscribers: Tidings ≥ 3x the fastest async-iterator peer (median of per-round ratios)`,
+      `${spreadOf(ratioRuns(fastest, subscribers), times)} ${fastest.name}`,
+      ratio.median >= 3,
     );
   }
 
   console.log(
     `\nStalled subscriber: ${STALLED_PUBLISHES.toLocaleString('en')} publishes, one subscriber never reads; ` +
-      'heap growth after forced gc:\n',
+      'heap growth after forced gc (one fresh child per library; a count of bytes, not a timing):\n',
   );
   const stalledRows: StalledRow[] = [];
   for (const library of LIBRARIES) {
     if (library.kind === 'callback') continue; // a callback cannot stall: it runs inside publish
-    stalledRows.push(runChild<StalledRow>('stalled', library));
+    stalledRows.push(await inChild<StalledRow>(SELF, ['--child', 'stalled', library.name], BIG_HEAP));
   }
   console.log(
     table(
@@ -546,22 +545,17 @@ async function parent(): Promise<void> {
       [false, true, false],
     ),
   );
-  const tidingsGrowth = stalledRows.find((r) => r.library === 'tidings')?.growthBytes ?? Number.POSITIVE_INFINITY;
-  missed ||= tidingsGrowth >= 5 * MB;
-  console.log(
-    `\nTarget: Tidings heap growth < 5 MB: ${(tidingsGrowth / MB).toFixed(1)} MB: ${tidingsGrowth < 5 * MB ? 'met' : 'MISSED'}`,
-  );
-  console.log(`\nTotal time ${((performance.now() - started) / 1000).toFixed(0)} s.`);
-  if (missed) process.exitCode = 1;
+  const tidingsGrowth = stalledRows.find((r) => r.library === tidings.name)?.growthBytes ?? Number.POSITIVE_INFINITY;
+  verdicts.check('Tidings heap growth < 5 MB', `${(tidingsGrowth / MB).toFixed(1)} MB`, tidingsGrowth < 5 * MB);
+  console.log(`\n${describeLoad(load.stop())}`);
+  verdicts.print();
 }
 
 async function child(mode: string, name: string): Promise<void> {
   const library = LIBRARIES.find((l) => l.name === name);
   if (!library) throw new Error(`unknown library ${name}`);
-  const result = mode === 'stalled' ? await stalled(library) : await throughput(library);
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-  // The stalled peers leave listeners and pending promises behind on purpose.
-  process.exit(0);
+  // reply() exits: the stalled peers leave listeners and pending promises behind on purpose.
+  await reply(() => (mode === 'stalled' ? stalled(library) : throughput(library)));
 }
 
 const childAt = process.argv.indexOf('--child');

@@ -1,7 +1,10 @@
 /**
  * Redis benchmark: Tidings' Redis backend (ingest codec, validation on)
- * against raw ioredis, raw node-redis and graphql-redis-subscriptions, all on
- * the same payload (the `sip_updated_event` wire fixture, 712 bytes).
+ * against raw ioredis with its default options (one PUBLISH written per
+ * call), raw ioredis with `enableAutoPipelining`, raw node-redis (whose
+ * default pipelines the commands of one tick) and graphql-redis-subscriptions
+ * (publishing through an auto-pipelined ioredis), all on the same payload
+ * (the `sip_updated_event` wire fixture, 712 bytes).
  *
  *   npm run bench:redis
  *
@@ -9,8 +12,9 @@
  *
  * 1. End-to-end throughput publisher → subscriber, same process and two
  *    processes (publisher in a forked child). Every library gets the same
- *    pacing: the publisher publishes WINDOW events in one tick (so every
- *    client pipelines them into one write), and before the next window waits
+ *    pacing: the publisher publishes WINDOW events in one tick (what each
+ *    client makes of that is its own: one script call, one pipelined write,
+ *    or a write per command), and before the next window waits
  *    until the subscriber has received all but the last IN_FLIGHT_WINDOWS - 1
  *    windows. At most ~1.4 MB is ever in flight, far below Redis' pubsub
  *    output-buffer limit, so a fast publisher cannot get a slow subscriber
@@ -18,8 +22,7 @@
  *    (Tidings also: `dropped === 0`, no gap reported); loss is reported in a
  *    column, never hidden. CPU is reported for the Node processes and for
  *    redis-server apart: Tidings sends each tick's publishes as one script
- *    call, which moves some work from Node into Redis. Each (library, mode) runs ROUNDS times, each time in
- *    a fresh process, in rotating order; the median is reported.
+ *    call, which moves some work from Node into Redis.
  * 2. Publish-to-receive latency at a steady 5,000 events/s: a 1 ms timer
  *    publishes whatever the schedule says is due (about 5 events per tick);
  *    each event's latency is from its `publish()` call to the moment the
@@ -27,13 +30,16 @@
  * 3. 1,000 concurrent subscriptions on one Tidings service: the connections
  *    Redis holds (`CLIENT LIST`) and delivery to all of them.
  *
+ * Parts 1 and 2 run in interleaved rounds (`--rounds`, default ROUNDS), each
+ * run in a fresh process; every figure is the median over the rounds with its
+ * spread, and every ratio is taken within a round.
+ *
  * A private `redis-server` is started on a free port, so the shared Redis is
  * never disturbed.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
@@ -42,6 +48,22 @@ import type { Subscription } from '../src/core/contract.js';
 import { newIngestEventServiceRedis } from '../src/monitor/redis-services.js';
 import type { MonitorEvent } from '../src/monitor/schemas.js';
 import { startRedisServer } from '../test/support/redis-server.js';
+import {
+  describeLoad,
+  describeSetup,
+  inChild,
+  int,
+  interleaved,
+  median,
+  percentile,
+  reply,
+  roundsOption,
+  spreadOf,
+  table,
+  times,
+  Verdicts,
+  watchLoad,
+} from './harness.js';
 
 // ------------------------------------------------------------------ parameters
 
@@ -53,15 +75,13 @@ const IN_FLIGHT_WINDOWS = 2;
 const WARMUP = 8_000;
 /** Events per throughput run that are timed. */
 const MEASURED = 32_000;
-/** Fresh-process runs per (library, mode); the median is reported. */
-const ROUNDS = 4;
+/** Interleaved rounds of fresh-process runs, for throughput and for latency; the median is reported. */
+const ROUNDS = roundsOption(5);
 /** No progress for this long means events were lost: the publisher goes on, the loss is reported. */
 const STALL_MS = 1_000;
 const LATENCY_RATE = 5_000;
 const LATENCY_WARMUP_S = 1;
 const LATENCY_SECONDS = 5;
-/** Latency runs per library, alternating: one 5 s run's tail is at the mercy of a single host hiccup. */
-const LATENCY_ROUNDS = 3;
 const FANOUT_SUBSCRIPTIONS = 1_000;
 const FANOUT_EVENTS = 2_000;
 const FANOUT_WINDOW = 100;
@@ -69,15 +89,18 @@ const FANOUT_WINDOW = 100;
 const SELF = fileURLToPath(import.meta.url);
 const FIXTURE = new URL('../test/fixtures/ingest/sip_updated_event.full.json', import.meta.url);
 
-type Lib = 'tidings' | 'ioredis' | 'node-redis' | 'graphql-redis-subscriptions';
+/** `ioredis` is ioredis as constructed with its defaults; `ioredis-auto` adds `enableAutoPipelining`. */
+type Lib = 'tidings' | 'ioredis' | 'ioredis-auto' | 'node-redis' | 'graphql-redis-subscriptions';
 type Mode = 'same' | 'two';
-const LIBS: readonly Lib[] = ['tidings', 'ioredis', 'node-redis', 'graphql-redis-subscriptions'];
-const LATENCY_LIBS: readonly Lib[] = ['tidings', 'ioredis', 'node-redis'];
+const LIBS: readonly Lib[] = ['tidings', 'ioredis', 'ioredis-auto', 'node-redis', 'graphql-redis-subscriptions'];
+const LATENCY_LIBS: readonly Lib[] = ['tidings', 'ioredis', 'ioredis-auto', 'node-redis'];
+/** What each row runs, exactly: the README's rows are these labels. */
 const LABEL: Record<Lib, string> = {
-  tidings: 'Tidings Redis (ingest codec, validation on)',
-  ioredis: 'raw ioredis + JSON',
-  'node-redis': 'raw node-redis + JSON',
-  'graphql-redis-subscriptions': 'graphql-redis-subscriptions',
+  tidings: 'Tidings (ingest codec, validation on; one script call per tick)',
+  ioredis: 'raw ioredis + JSON, default options (a PUBLISH written per call)',
+  'ioredis-auto': 'raw ioredis + JSON, `enableAutoPipelining: true`',
+  'node-redis': 'raw node-redis + JSON, default options (pipelines one tick)',
+  'graphql-redis-subscriptions': 'graphql-redis-subscriptions, publisher ioredis `enableAutoPipelining: true`',
 };
 
 // ------------------------------------------------------------------ payload
@@ -181,6 +204,22 @@ function autoPipelined(url: string): Redis {
   return new Redis(url, { enableAutoPipelining: true });
 }
 
+/** A raw ioredis publisher: default options, or auto-pipelined. */
+function ioredisPublisher(redis: Redis, channel: string): Publisher {
+  return {
+    ready: async () => {
+      await redis.ping();
+    },
+    publish: (seq) => {
+      const wire: Wire = { value: makeEvent(seq) };
+      redis.publish(channel, JSON.stringify(wire)).catch(countFailure);
+    },
+    close: async () => {
+      await redis.quit();
+    },
+  };
+}
+
 function publisherFor(lib: Lib, url: string, channel: string): Publisher {
   switch (lib) {
     case 'tidings': {
@@ -193,21 +232,10 @@ function publisherFor(lib: Lib, url: string, channel: string): Publisher {
         close: () => service.close(),
       };
     }
-    case 'ioredis': {
-      const redis = autoPipelined(url);
-      return {
-        ready: async () => {
-          await redis.ping();
-        },
-        publish: (seq) => {
-          const wire: Wire = { value: makeEvent(seq) };
-          redis.publish(channel, JSON.stringify(wire)).catch(countFailure);
-        },
-        close: async () => {
-          await redis.quit();
-        },
-      };
-    }
+    case 'ioredis':
+      return ioredisPublisher(new Redis(url), channel);
+    case 'ioredis-auto':
+      return ioredisPublisher(autoPipelined(url), channel);
     case 'node-redis': {
       const client = createClient({ url });
       client.on('error', countFailure);
@@ -274,7 +302,9 @@ function receiverFor(lib: Lib, url: string, channel: string, bufferSize: number)
         close: () => service.close(),
       };
     }
-    case 'ioredis': {
+    // Auto-pipelining changes how commands are written, not how a subscriber reads.
+    case 'ioredis':
+    case 'ioredis-auto': {
       const redis = new Redis(url);
       return {
         start: async (onSeq) => {
@@ -539,10 +569,16 @@ async function runLatency(lib: Lib, url: string, channel: string): Promise<Laten
   const measured = latency.subarray(LATENCY_RATE * LATENCY_WARMUP_S);
   const samples = measured.filter((value) => value >= 0).sort();
   const lost = latency.filter((value) => value < 0).length;
-  const at = (q: number): number => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? NaN;
   await publisher.close();
   await receiver.close();
-  return { p50: at(0.5), p99: at(0.99), p999: at(0.999), max: samples.at(-1) ?? NaN, samples: samples.length, lost };
+  return {
+    p50: percentile(samples, 0.5),
+    p99: percentile(samples, 0.99),
+    p999: percentile(samples, 0.999),
+    max: samples.at(-1) ?? NaN,
+    samples: samples.length,
+    lost,
+  };
 }
 
 async function clientList(admin: Redis): Promise<string[]> {
@@ -604,186 +640,143 @@ async function runFanout(url: string, channel: string): Promise<FanoutResult> {
   };
 }
 
-/** Runs a role in a fresh process and returns what it reports. */
-async function inChild<R>(args: string[]): Promise<R> {
-  const child = fork(SELF, args);
-  const [reply] = (await once(child, 'message')) as [{ ok: true; result: R } | { ok: false; error: string }];
-  await once(child, 'exit');
-  if (!reply.ok) throw new Error(`${args.join(' ')}: ${reply.error}`);
-  return reply.result;
-}
-
-async function reply(work: () => Promise<unknown>): Promise<void> {
-  let message: unknown;
-  try {
-    message = { ok: true, result: await work() };
-  } catch (error) {
-    message = { ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
-  }
-  if (process.send) process.send(message, () => process.exit(0));
-  else {
-    // Run by hand (e.g. under --cpu-prof): print instead of reporting to the parent.
-    console.log(JSON.stringify(message));
-    process.exit(0);
-  }
-}
-
 // ------------------------------------------------------------------ report
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length / 2;
-  if (sorted.length % 2 === 1) return sorted[Math.floor(mid)] ?? NaN;
-  return ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
-}
-
-/** The 1-minute load average: the machine is shared, so say how busy it was. */
-function loadNow(): string {
-  return (loadavg()[0] ?? 0).toFixed(2);
-}
-
-function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
-}
-
-const int = (value: number): string => Math.round(value).toLocaleString('en-US');
 const ms = (value: number): string => value.toFixed(3);
+const micros = (value: number): string => value.toFixed(1);
 const pct = (value: number): string => `${(value * 100).toFixed(0)}%`;
 
+/** What runs where: a library in a mode. */
+interface Run {
+  lib: Lib;
+  mode: Mode;
+}
+
 async function main(): Promise<void> {
-  const started = performance.now();
-  const loadAtStart = loadNow();
   const server = await startRedisServer();
   const url = server.url;
   let channel = 0;
   const nextChannel = (): string => `bench-${channel++}`;
+  const load = watchLoad();
   try {
+    console.log(describeSetup('Tidings Redis benchmark'));
     console.log(
-      `Redis throughput benchmark: redis-server on port ${server.port}; payload sip_updated_event fixture (${FIXTURE_TEXT.length} bytes)`,
-    );
-    console.log(
-      `Node ${process.version}; ${WARMUP.toLocaleString('en-US')} warm-up + ${MEASURED.toLocaleString('en-US')} timed events per run; windows of ${WINDOW}, at most ${IN_FLIGHT_WINDOWS} in flight; ${ROUNDS} fresh-process runs each, median shown\n`,
+      `redis-server of its own on port ${server.port}; payload sip_updated_event fixture (${FIXTURE_TEXT.length} bytes); ` +
+        `${int(WARMUP)} warm-up + ${int(MEASURED)} timed events per run; windows of ${WINDOW}, at most ` +
+        `${IN_FLIGHT_WINDOWS} in flight; ${ROUNDS} interleaved rounds, each run in a fresh process; median (min–max) over the rounds\n`,
     );
 
     // 1. throughput
-    const results = new Map<string, ThroughputResult[]>();
-    const key = (lib: Lib, mode: Mode): string => `${lib}/${mode}`;
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const mode of ['same', 'two'] as const) {
-        for (let i = 0; i < LIBS.length; i++) {
-          const lib = LIBS[(i + round) % LIBS.length] as Lib;
-          const result = await inChild<ThroughputResult>(['throughput', lib, mode, url, nextChannel()]);
-          const list = results.get(key(lib, mode)) ?? [];
-          list.push(result);
-          results.set(key(lib, mode), list);
-          process.stderr.write(
-            `  round ${round + 1} ${mode.padEnd(4)} ${lib.padEnd(27)} ${int(result.eventsPerSec).padStart(7)} ev/s ${result.cpuMicrosPerEvent.toFixed(1).padStart(5)} µs CPU/ev${result.received === result.expected ? '' : `  LOST ${result.expected - result.received}`}\n`,
-          );
-        }
-      }
+    const runs: Run[] = (['same', 'two'] as const).flatMap((mode) => LIBS.map((lib) => ({ lib, mode })));
+    const results = await interleaved(
+      ROUNDS,
+      runs,
+      ({ lib, mode }) => inChild<ThroughputResult>(SELF, ['throughput', lib, mode, url, nextChannel()]),
+      ({ lib, mode }, round, result) =>
+        process.stderr.write(
+          `  round ${round + 1} ${mode.padEnd(4)} ${lib.padEnd(27)} ${int(result.eventsPerSec).padStart(7)} ev/s ${micros(result.cpuMicrosPerEvent).padStart(5)} µs CPU/ev${result.received === result.expected ? '' : `  LOST ${result.expected - result.received}`}\n`,
+        ),
+    );
+    const runsOf = (lib: Lib, mode: Mode): ThroughputResult[] =>
+      results.get(runs.find((run) => run.lib === lib && run.mode === mode) as Run) ?? [];
+    const rates = (lib: Lib, mode: Mode): number[] => runsOf(lib, mode).map((result) => result.eventsPerSec);
+    /** `lib`'s rate over `base`'s, round by round. */
+    const rateRatios = (lib: Lib, base: Lib, mode: Mode): number[] => {
+      const baseRates = rates(base, mode);
+      return rates(lib, mode).map((value, round) => value / (baseRates[round] as number));
+    };
+    const cpu = (lib: Lib, mode: Mode): number[] => runsOf(lib, mode).map((result) => result.cpuMicrosPerEvent);
+    const redisCpu = (lib: Lib, mode: Mode): number[] =>
+      runsOf(lib, mode).map((result) => result.redisCpuMicrosPerEvent);
+    for (const [mode, title] of [
+      ['same', 'publisher and subscriber in one process'],
+      ['two', 'publisher in another process'],
+    ] as const) {
+      console.log(`\n1${mode === 'same' ? 'a' : 'b'}. End-to-end throughput, events/s, ${title}\n`);
+      console.log(
+        table(
+          [
+            'library',
+            'events/s',
+            'vs plain ioredis',
+            'vs auto-pipelined ioredis',
+            'Node CPU µs/ev',
+            'Redis CPU µs/ev',
+            'lost',
+            `checks (${ROUNDS} runs)`,
+          ],
+          LIBS.map((lib) => {
+            const list = runsOf(lib, mode);
+            const lost = list.reduce((sum, run) => sum + (run.expected - run.received), 0);
+            const disorder = list.reduce((sum, run) => sum + run.outOfOrder, 0);
+            const notes = list.flatMap((run) => run.problems);
+            if (disorder !== 0) notes.push(`${disorder} out of order`);
+            return [
+              LABEL[lib],
+              spreadOf(rates(lib, mode), int),
+              spreadOf(rateRatios(lib, 'ioredis', mode), pct),
+              spreadOf(rateRatios(lib, 'ioredis-auto', mode), pct),
+              spreadOf(cpu(lib, mode), micros),
+              spreadOf(redisCpu(lib, mode), micros),
+              int(lost),
+              notes.length === 0 ? 'all arrived, in order' : notes.join('; '),
+            ];
+          }),
+        ),
+      );
     }
-    const rate = (lib: Lib, mode: Mode): number =>
-      median((results.get(key(lib, mode)) ?? []).map((result) => result.eventsPerSec));
-    const cpu = (lib: Lib, mode: Mode): number =>
-      median((results.get(key(lib, mode)) ?? []).map((result) => result.cpuMicrosPerEvent));
-    const redisCpuOf = (lib: Lib, mode: Mode): number =>
-      median((results.get(key(lib, mode)) ?? []).map((result) => result.redisCpuMicrosPerEvent));
-    const rows: string[][] = [];
-    for (const lib of LIBS) {
-      const row = [LABEL[lib]];
-      const notes: string[] = [];
-      for (const mode of ['same', 'two'] as const) {
-        const runs = results.get(key(lib, mode)) ?? [];
-        const lost = runs.reduce((sum, run) => sum + (run.expected - run.received), 0);
-        const disorder = runs.reduce((sum, run) => sum + run.outOfOrder, 0);
-        for (const run of runs) notes.push(...run.problems.map((problem) => `${mode}: ${problem}`));
-        if (disorder !== 0) notes.push(`${mode}: ${disorder} out of order`);
-        row.push(
-          int(rate(lib, mode)),
-          pct(rate(lib, mode) / rate('ioredis', mode)),
-          cpu(lib, mode).toFixed(1),
-          redisCpuOf(lib, mode).toFixed(1),
-          int(lost),
-        );
-      }
-      row.push(notes.length === 0 ? 'all arrived, in order' : notes.join('; '));
-      rows.push(row);
-    }
-    console.log('1. End-to-end throughput, events/s publisher → subscriber (median of runs)\n');
+
+    // 2. latency
+    const latencyRuns = await interleaved(ROUNDS, LATENCY_LIBS, (lib) =>
+      inChild<LatencyResult>(SELF, ['latency', lib, url, nextChannel()]),
+    );
+    const latencyOf = (lib: Lib): LatencyResult[] => latencyRuns.get(lib) ?? [];
+    const pick = (lib: Lib, key: 'p50' | 'p99' | 'p999'): number[] => latencyOf(lib).map((run) => run[key]);
+    /** `lib`'s latency over `base`'s at one percentile, round by round. */
+    const latencyRatios = (lib: Lib, base: Lib, key: 'p50' | 'p99'): number[] => {
+      const baseValues = pick(base, key);
+      return pick(lib, key).map((value, round) => value / (baseValues[round] as number));
+    };
+    console.log(
+      `\n2. Publish-to-receive latency at a steady ${int(LATENCY_RATE)} events/s (${LATENCY_SECONDS} s after ${LATENCY_WARMUP_S} s warm-up, same process), ms; ratios to raw ioredis within each round\n`,
+    );
     console.log(
       table(
         [
           'library',
-          'same process',
-          'vs ioredis',
-          'Node CPU µs/ev',
-          'Redis CPU µs/ev',
+          'p50',
+          'p99',
+          'p99.9',
+          'max',
+          'p50 vs plain ioredis',
+          'p99 vs plain ioredis',
+          'p50 vs auto-pipelined',
+          'p99 vs auto-pipelined',
           'lost',
-          'two processes',
-          'vs ioredis',
-          'Node CPU µs/ev',
-          'Redis CPU µs/ev',
-          'lost',
-          `checks (${ROUNDS} runs each)`,
         ],
-        rows,
-      ),
-    );
-
-    // 2. latency
-    const latencyRuns = new Map<Lib, LatencyResult[]>(LATENCY_LIBS.map((lib) => [lib, []]));
-    for (let round = 0; round < LATENCY_ROUNDS; round++) {
-      for (let i = 0; i < LATENCY_LIBS.length; i++) {
-        const lib = LATENCY_LIBS[(i + round) % LATENCY_LIBS.length] as Lib;
-        latencyRuns.get(lib)?.push(await inChild<LatencyResult>(['latency', lib, url, nextChannel()]));
-      }
-    }
-    const latency = new Map<Lib, LatencyResult>();
-    for (const [lib, runs] of latencyRuns) {
-      const of = (pick: (run: LatencyResult) => number): number => median(runs.map(pick));
-      const total = (pick: (run: LatencyResult) => number): number => runs.reduce((sum, run) => sum + pick(run), 0);
-      latency.set(lib, {
-        p50: of((run) => run.p50),
-        p99: of((run) => run.p99),
-        p999: of((run) => run.p999),
-        max: Math.max(...runs.map((run) => run.max)),
-        samples: total((run) => run.samples),
-        lost: total((run) => run.lost),
-      });
-    }
-    const rawP99 = latency.get('ioredis')?.p99 ?? NaN;
-    console.log(
-      `\n2. Publish-to-receive latency at a steady ${int(LATENCY_RATE)} events/s (${LATENCY_SECONDS} s after ${LATENCY_WARMUP_S} s warm-up, same process; median of ${LATENCY_ROUNDS} alternating runs, max over all), ms\n`,
-    );
-    console.log(
-      table(
-        ['library', 'p50', 'p99', 'p99.9', 'max', 'p99 vs ioredis', 'samples', 'lost'],
-        LATENCY_LIBS.map((lib) => {
-          const r = latency.get(lib) as LatencyResult;
-          return [
-            LABEL[lib],
-            ms(r.p50),
-            ms(r.p99),
-            ms(r.p999),
-            ms(r.max),
-            `${(r.p99 / rawP99).toFixed(2)}x`,
-            int(r.samples),
-            int(r.lost),
-          ];
-        }),
+        LATENCY_LIBS.map((lib) => [
+          LABEL[lib],
+          spreadOf(pick(lib, 'p50'), ms),
+          spreadOf(pick(lib, 'p99'), ms),
+          spreadOf(pick(lib, 'p999'), ms),
+          ms(Math.max(...latencyOf(lib).map((run) => run.max))),
+          spreadOf(latencyRatios(lib, 'ioredis', 'p50'), times),
+          spreadOf(latencyRatios(lib, 'ioredis', 'p99'), times),
+          spreadOf(latencyRatios(lib, 'ioredis-auto', 'p50'), times),
+          spreadOf(latencyRatios(lib, 'ioredis-auto', 'p99'), times),
+          int(latencyOf(lib).reduce((sum, run) => sum + run.lost, 0)),
+        ]),
       ),
     );
 
     // 3. fan-out
-    const fanout = await inChild<FanoutResult>(['fanout', url, nextChannel()]);
+    const fanout = await inChild<FanoutResult>(SELF, ['fanout', url, nextChannel()]);
     const tally = (connections: string[]): string => {
       const counts = new Map<string, number>();
       for (const connection of connections) counts.set(connection, (counts.get(connection) ?? 0) + 1);
       return [...counts].map(([name, count]) => `${count} × ${name}`).join(', ');
     };
-    console.log(`\n3. ${int(fanout.subscriptions)} concurrent subscriptions on one Tidings service\n`);
+    console.log(`\n3. ${int(fanout.subscriptions)} concurrent subscriptions on one Tidings service (one run)\n`);
     console.log(
       table(
         ['measure', 'value'],
@@ -803,47 +796,62 @@ async function main(): Promise<void> {
           ],
           ['events/s delivered (total over all subscriptions)', int(fanout.deliveredTotal / fanout.seconds)],
         ],
+        [false, false],
       ),
     );
 
-    // verdicts
-    const tidingsSame = rate('tidings', 'same') / rate('ioredis', 'same');
-    const tidingsTwo = rate('tidings', 'two') / rate('ioredis', 'two');
-    const aheadOfGraphql =
-      rate('tidings', 'same') > rate('graphql-redis-subscriptions', 'same') &&
-      rate('tidings', 'two') > rate('graphql-redis-subscriptions', 'two');
-    const tidingsLatency = latency.get('tidings') as LatencyResult;
-    const subscribers = fanout.connectionsDuring.filter((connection) => connection.endsWith('sub=1')).length;
-    const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
-    console.log('\nTargets');
-    console.log(
-      `- throughput ≥ 70% of raw ioredis: same process ${pct(tidingsSame)}, two processes ${pct(tidingsTwo)}: ${verdict(tidingsSame >= 0.7 && tidingsTwo >= 0.7)}`,
-    );
-    console.log(`- ahead of graphql-redis-subscriptions in both modes: ${verdict(aheadOfGraphql)}`);
-    const allCpu = (lib: Lib, mode: Mode): string => (cpu(lib, mode) + redisCpuOf(lib, mode)).toFixed(1);
-    console.log(
-      `  (load-independent cross-check, CPU per event, Node + redis-server: Tidings ${allCpu('tidings', 'same')} / ${allCpu('tidings', 'two')} µs, raw ioredis ${allCpu('ioredis', 'same')} / ${allCpu('ioredis', 'two')} µs, graphql-redis-subscriptions ${allCpu('graphql-redis-subscriptions', 'same')} / ${allCpu('graphql-redis-subscriptions', 'two')} µs, same / two processes)`,
-    );
-    console.log(
-      `- p99 ≤ 1 ms and ≤ 3x raw ioredis p99: ${ms(tidingsLatency.p99)} ms, ${(tidingsLatency.p99 / rawP99).toFixed(2)}x: ${verdict(tidingsLatency.p99 <= 1 && tidingsLatency.p99 <= 3 * rawP99)}`,
-    );
-    console.log(
-      `- 1,000 subscriptions on exactly one subscriber connection: ${subscribers} subscriber connection(s), ${fanout.connectionsDuring.length} in all: ${verdict(subscribers === 1 && fanout.connectionsDuring.length === 2 && fanout.allComplete)}`,
-    );
+    console.log(`\n${describeLoad(load.stop())}`);
 
-    const ioSame = rate('ioredis', 'same');
-    const nrSame = rate('node-redis', 'same');
-    const ioTwo = rate('ioredis', 'two');
-    const nrTwo = rate('node-redis', 'two');
-    const nrLatency = latency.get('node-redis') as LatencyResult;
-    const faster =
-      ioSame >= nrSame && ioTwo >= nrTwo ? 'ioredis' : nrSame > ioSame && nrTwo > ioTwo ? 'node-redis' : '';
-    console.log(
-      `\nRaw client: ${faster === '' ? 'neither client was faster in both modes' : `${faster} was faster`}: ioredis ${int(ioSame)} / ${int(ioTwo)} events/s vs node-redis ${int(nrSame)} / ${int(nrTwo)} (same / two processes), ${pct(ioSame / nrSame)} / ${pct(ioTwo / nrTwo)} of node-redis; CPU ${cpu('ioredis', 'same').toFixed(1)} / ${cpu('ioredis', 'two').toFixed(1)} µs per event vs ${cpu('node-redis', 'same').toFixed(1)} / ${cpu('node-redis', 'two').toFixed(1)}; latency p99 ${ms(rawP99)} ms vs ${ms(nrLatency.p99)} ms.`,
+    // verdicts, on medians of per-round ratios
+    const verdicts = new Verdicts();
+    for (const base of ['ioredis', 'ioredis-auto'] as const) {
+      const same = median(rateRatios('tidings', base, 'same'));
+      const two = median(rateRatios('tidings', base, 'two'));
+      verdicts.check(
+        `throughput ≥ 70% of ${LABEL[base]}`,
+        `same process ${pct(same)}, two processes ${pct(two)}`,
+        same >= 0.7 && two >= 0.7,
+      );
+    }
+    const aheadOfGraphql = (['same', 'two'] as const).every(
+      (mode) => median(rateRatios('tidings', 'graphql-redis-subscriptions', mode)) > 1,
     );
-    console.log(
-      `(total ${((performance.now() - started) / 1_000).toFixed(0)} s; load average ${loadAtStart} at start, ${loadNow()} at end, ${cpus().length} CPUs)`,
+    verdicts.check(
+      'ahead of graphql-redis-subscriptions in both modes',
+      (['same', 'two'] as const)
+        .map((mode) => pct(median(rateRatios('tidings', 'graphql-redis-subscriptions', mode))))
+        .join(' / '),
+      aheadOfGraphql,
     );
+    const allCpu = (lib: Lib, mode: Mode): string => micros(median(cpu(lib, mode)) + median(redisCpu(lib, mode)));
+    verdicts.note(
+      `(load-independent cross-check, CPU per event, Node + redis-server, same / two processes: ${LIBS.map(
+        (lib) => `${lib} ${allCpu(lib, 'same')} / ${allCpu(lib, 'two')} µs`,
+      ).join(', ')})`,
+    );
+    const tidingsP99 = median(pick('tidings', 'p99'));
+    for (const base of ['ioredis', 'ioredis-auto'] as const) {
+      const ratio = median(latencyRatios('tidings', base, 'p99'));
+      verdicts.check(
+        `p99 ≤ 1 ms and ≤ 3x the p99 of ${LABEL[base]}`,
+        `${ms(tidingsP99)} ms, ${times(ratio)}`,
+        tidingsP99 <= 1 && ratio <= 3,
+      );
+    }
+    const subscribers = fanout.connectionsDuring.filter((connection) => connection.endsWith('sub=1')).length;
+    verdicts.check(
+      '1,000 subscriptions on exactly one subscriber connection',
+      `${subscribers} subscriber connection(s), ${fanout.connectionsDuring.length} in all`,
+      subscribers === 1 && fanout.connectionsDuring.length === 2 && fanout.allComplete,
+    );
+    const clients = (['ioredis', 'ioredis-auto', 'node-redis'] as const).map(
+      (lib) =>
+        `${lib} ${int(median(rates(lib, 'same')))} / ${int(median(rates(lib, 'two')))} events/s, ` +
+        `CPU ${micros(median(cpu(lib, 'same')))} / ${micros(median(cpu(lib, 'two')))} µs per event, ` +
+        `p99 ${ms(median(pick(lib, 'p99')))} ms`,
+    );
+    verdicts.note(`Raw clients (same / two processes): ${clients.join('; ')}.`);
+    verdicts.print();
   } finally {
     await server.stop();
   }
@@ -852,6 +860,7 @@ async function main(): Promise<void> {
 const [role, ...args] = process.argv.slice(2);
 switch (role) {
   case undefined:
+  case '--rounds':
     await main();
     break;
   case 'throughput':

@@ -5,16 +5,32 @@
  *
  *   npm run bench:sse -- --clients 1000 --rate 100 --duration 15
  *
- * The gateway runs in this process; the clients run in a child process so
- * they do not share the gateway's event loop. Latency is measured from just
- * before `publish` to the client parsing the frame, on the same machine clock.
+ * Each round runs a fresh gateway process, and the clients in a child of it
+ * so they do not share the gateway's event loop; figures are the median over
+ * the rounds (`--rounds`, default 3) with their spread. Latency is measured
+ * from just before `publish` to the client parsing the frame, on the same
+ * machine clock.
  */
 import { fork } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
-import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createMonitorGateway, type MonitorEvent, newIngestEventServiceInMem } from '../src/index.js';
+import {
+  describeLoad,
+  describeSetup,
+  inChild,
+  int,
+  interleaved,
+  percentile,
+  reply,
+  roundsOption,
+  spreadOf,
+  summarize,
+  table,
+  Verdicts,
+  watchLoad,
+} from './harness.js';
 
 const TOKEN = 'bench-token';
 const now = (): number => performance.timeOrigin + performance.now();
@@ -25,7 +41,8 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '100' },
     duration: { type: 'string', default: '15' },
     'flush-interval': { type: 'string', default: '10' },
-    role: { type: 'string', default: 'gateway' },
+    role: { type: 'string', default: 'main' },
+    rounds: { type: 'string', default: '3' },
     url: { type: 'string' },
   },
 });
@@ -34,23 +51,91 @@ const rate = Number(values.rate);
 const durationS = Number(values.duration);
 
 type ToClients = { kind: 'expect'; total: number };
-type FromClients =
-  | { kind: 'ready'; connected: number; failed: number }
-  | {
-      kind: 'result';
-      received: number;
-      lost: number;
-      disconnected: number;
-      p50: number;
-      p99: number;
-      max: number;
-      cpuPercent: number;
-    };
+type FromClients = { kind: 'ready'; connected: number; failed: number } | ({ kind: 'result' } & ClientsResult);
+
+/** What the clients process saw: deliveries, loss, latency (ms) and its own CPU. */
+interface ClientsResult {
+  received: number;
+  lost: number;
+  disconnected: number;
+  p50: number;
+  p99: number;
+  max: number;
+  cpuPercent: number;
+}
+
+/** What one round's gateway process reports. */
+interface GatewayResult {
+  published: number;
+  seconds: number;
+  expected: number;
+  rssMax: number;
+  cpuPercent: number;
+  clients: ClientsResult;
+}
+
+const SELF = fileURLToPath(import.meta.url);
+const MB = 1024 * 1024;
 
 if (values.role === 'clients') await runClients();
-else await runGateway();
+else if (values.role === 'gateway') await reply(runGateway);
+else await main();
 
-async function runGateway(): Promise<void> {
+async function main(): Promise<void> {
+  const rounds = roundsOption(3);
+  console.log(describeSetup('Tidings SSE gateway load benchmark'));
+  console.log(
+    `${clients} clients (one child process), ${rate} events/s for ${durationS} s, flush interval ` +
+      `${values['flush-interval']} ms; ${rounds} rounds, each a fresh gateway process; median (min–max) over the rounds\n`,
+  );
+  const load = watchLoad();
+  const args = ['--role', 'gateway', '--clients', String(clients), '--rate', String(rate)];
+  const all = [...args, '--duration', String(durationS), '--flush-interval', String(values['flush-interval'])];
+  const results =
+    (
+      await interleaved(
+        rounds,
+        ['gateway'],
+        () => inChild<GatewayResult>(SELF, all),
+        (_, round, r) =>
+          process.stderr.write(
+            `  round ${round + 1}: ${int(r.clients.received)} of ${int(r.expected)} delivered, p99 ${r.clients.p99.toFixed(1)} ms, ` +
+              `RSS ${(r.rssMax / MB).toFixed(0)} MB\n`,
+          ),
+      )
+    ).get('gateway') ?? [];
+  const of = (pick: (r: GatewayResult) => number, format: (value: number) => string): string =>
+    spreadOf(results.map(pick), format);
+  const fixed = (value: number): string => value.toFixed(1);
+  const whole = (value: number): string => value.toFixed(0);
+  console.log(
+    `\n${table(
+      ['measure', `median (min–max) of ${results.length}`],
+      [
+        ['deliveries', `${of((r) => r.clients.received, int)} of ${int(results[0]?.expected ?? 0)}`],
+        ['events lost', of((r) => r.clients.lost, int)],
+        ['clients disconnected', of((r) => r.clients.disconnected, int)],
+        ['latency p50, ms', of((r) => r.clients.p50, fixed)],
+        ['latency p99, ms', of((r) => r.clients.p99, fixed)],
+        ['latency max, ms', of((r) => r.clients.max, fixed)],
+        ['gateway RSS max, MB', of((r) => r.rssMax / MB, whole)],
+        ['gateway CPU, % of one core (user+system)', of((r) => r.cpuPercent, whole)],
+        ['clients CPU, % of one core (separate process)', of((r) => r.clients.cpuPercent, whole)],
+      ],
+    )}`,
+  );
+  console.log(`\n${describeLoad(load.stop())}`);
+  const verdicts = new Verdicts();
+  const p99 = summarize(results.map((r) => r.clients.p99)).median;
+  const lost = results.reduce((sum, r) => sum + r.clients.lost + r.clients.disconnected, 0);
+  const rss = Math.max(...results.map((r) => r.rssMax));
+  verdicts.check('p99 < 100 ms (median of rounds)', `${p99.toFixed(1)} ms`, p99 < 100);
+  verdicts.check('no loss, no disconnect in any round', `${int(lost)} lost or disconnected`, lost === 0);
+  verdicts.check('gateway RSS < 300 MB in every round', `${(rss / MB).toFixed(0)} MB at most`, rss < 300 * MB);
+  verdicts.print();
+}
+
+async function runGateway(): Promise<GatewayResult> {
   const ingest = newIngestEventServiceInMem();
   const gateway = createMonitorGateway({
     ingest,
@@ -60,10 +145,10 @@ async function runGateway(): Promise<void> {
     dashboard: false,
   });
   const url = await gateway.listen({ port: 0, host: '127.0.0.1' });
-  console.log(`gateway ${url}; ${clients} clients, ${rate} events/s for ${durationS} s (pid ${process.pid})`);
+  console.error(`gateway ${url}; ${clients} clients, ${rate} events/s for ${durationS} s (pid ${process.pid})`);
 
   const args = ['--role', 'clients', '--url', url, '--clients', String(clients), '--rate', String(rate)];
-  const child = fork(fileURLToPath(import.meta.url), [...args, '--duration', String(durationS)], {
+  const child = fork(SELF, [...args, '--duration', String(durationS)], {
     execArgv: process.execArgv,
   });
   const messages: FromClients[] = [];
@@ -83,7 +168,7 @@ async function runGateway(): Promise<void> {
   };
 
   const ready = await next('ready');
-  console.log(
+  console.error(
     `connected ${ready.kind === 'ready' ? ready.connected : 0} clients (live subscriptions ${ingest.liveSubscriptions})`,
   );
 
@@ -91,7 +176,6 @@ async function runGateway(): Promise<void> {
   const rssTimer = setInterval(() => {
     rssMax = Math.max(rssMax, process.memoryUsage().rss);
   }, 250);
-  const loadBefore = loadavg()[0] ?? 0;
   const cpuStart = process.cpuUsage();
   const started = performance.now();
   let seq = 0;
@@ -138,30 +222,17 @@ async function runGateway(): Promise<void> {
   rssMax = Math.max(rssMax, process.memoryUsage().rss);
   if (result.kind !== 'result') throw new Error('unexpected message');
 
-  const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(0)} MB`;
-  console.log('');
-  console.log(`published          ${total} events in ${elapsed.toFixed(1)} s (${(total / elapsed).toFixed(0)}/s)`);
-  console.log(
-    `deliveries         ${result.received} of ${total * clients} expected (${(result.received / elapsed).toFixed(0)}/s)`,
-  );
-  console.log(`events lost        ${result.lost}   clients disconnected: ${result.disconnected}`);
-  console.log(`latency p50        ${result.p50.toFixed(1)} ms`);
-  console.log(`latency p99        ${result.p99.toFixed(1)} ms`);
-  console.log(`latency max        ${result.max.toFixed(1)} ms`);
-  console.log(`gateway RSS max    ${mb(rssMax)}`);
-  console.log(
-    `gateway CPU        ${(((cpu.user + cpu.system) / 1e6 / elapsed) * 100).toFixed(0)}% of one core (user+system)`,
-  );
-  // Other processes on the machine delay the gateway's event loop: say so.
-  console.log(`machine load avg   ${loadBefore.toFixed(2)} before, ${(loadavg()[0] ?? 0).toFixed(2)} after (1-min)`);
-  console.log(`clients CPU        ${result.cpuPercent.toFixed(0)}% of one core (separate process)`);
-  const pass = result.p99 < 100 && result.lost === 0 && rssMax < 300 * 1024 * 1024;
-  console.log(`targets (p99 < 100 ms, no loss, RSS < 300 MB): ${pass ? 'met' : 'NOT met'}`);
-
   child.kill();
   await gateway.close();
   await ingest.close();
-  process.exit(0);
+  return {
+    published: total,
+    seconds: elapsed,
+    expected: total * clients,
+    rssMax,
+    cpuPercent: ((cpu.user + cpu.system) / 1e6 / elapsed) * 100,
+    clients: result,
+  };
 }
 
 async function runClients(): Promise<void> {
@@ -262,7 +333,6 @@ async function runClients(): Promise<void> {
     finish();
   });
   const sample = latencies.subarray(0, count).sort();
-  const at = (q: number): number => sample[Math.min(sample.length - 1, Math.floor(q * sample.length))] ?? Number.NaN;
   let lost = 0;
   for (const n of received) lost += Math.max(0, expected - n);
   // A client that never connected is reported as failed, not as loss.
@@ -272,8 +342,8 @@ async function runClients(): Promise<void> {
     received: received.reduce((a, b) => a + b, 0),
     lost,
     disconnected,
-    p50: at(0.5),
-    p99: at(0.99),
+    p50: percentile(sample, 0.5),
+    p99: percentile(sample, 0.99),
     max: sample[sample.length - 1] ?? Number.NaN,
     cpuPercent,
   } satisfies FromClients);
