@@ -8,6 +8,7 @@ import {
   jwtVerify,
 } from 'jose';
 import { boundedLogger, type Logger, silentLogger } from '../core/logger.js';
+import { parseAttributes } from './attributes.js';
 import type { Authenticator, AuthResult, OidcProviderConfig, Principal, StreamScope } from './types.js';
 
 /** A verified token's claims, as the provider signed them. */
@@ -38,9 +39,8 @@ export interface OidcAuthenticatorOptions {
    * Reads a verified token's attributes for a provider (typically Enduro's
    * ABAC parsing of `provider.abac`). `undefined`: no attribute checks for
    * this user. A throw refuses the token with 401 and the error's message,
-   * as Enduro refuses a token whose claim path is missing. Required when a
-   * provider has `abac.enabled`, so a configured ABAC is never silently
-   * skipped.
+   * as Enduro refuses a token whose claim path is missing.
+   * @default Enduro's parsing of the provider's `abac` table ({@link parseAttributes})
    */
   readonly toAttributes?: (claims: OidcClaims, provider: OidcProviderConfig) => readonly string[] | undefined;
   /**
@@ -252,6 +252,11 @@ function rejection(error: unknown, provider: OidcProviderConfig): string {
  * const result = await auth.authenticate(bearerToken, 'ingest'); // { ok: true, principal } or { ok: false, status: 401, message }
  * ```
  */
+/** Enduro's reading of a provider's `abac` table; no table: no attribute checks. */
+function enduroAttributes(claims: OidcClaims, provider: OidcProviderConfig): readonly string[] | undefined {
+  return provider.abac === undefined ? undefined : parseAttributes(claims, provider.abac);
+}
+
 export class OidcAuthenticator implements Authenticator {
   private readonly verifiers: readonly ProviderVerifier[];
   private readonly clockToleranceSec: number;
@@ -267,7 +272,7 @@ export class OidcAuthenticator implements Authenticator {
   /**
    * @param providers the provider/client pairs, tried in order; at least one.
    * @throws TypeError when `providers` is empty, a provider lacks its URL or
-   *   client ID, or a provider enables ABAC without `options.toAttributes`.
+   *   client ID.
    */
   constructor(providers: readonly OidcProviderConfig[], options: OidcAuthenticatorOptions = {}) {
     if (providers.length === 0) throw new TypeError('providers: at least one OIDC provider is needed');
@@ -276,12 +281,9 @@ export class OidcAuthenticator implements Authenticator {
         throw new TypeError(`providers[${index}].providerURL: not a URL`);
       }
       if (!provider.clientID) throw new TypeError(`providers[${index}].clientID: required`);
-      if (provider.abac?.enabled && !options.toAttributes) {
-        throw new TypeError(`options.toAttributes: required, providers[${index}] enables ABAC`);
-      }
     }
     this.clockToleranceSec = options.clockToleranceSec ?? 30;
-    this.toAttributes = options.toAttributes;
+    this.toAttributes = options.toAttributes ?? enduroAttributes;
     this.now = options.now ?? Date.now;
     this.verifiedCacheSize = options.verifiedCacheSize ?? 1024;
     const logger = boundedLogger(options.logger ?? silentLogger);
