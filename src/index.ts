@@ -5,6 +5,8 @@ export { createInMemoryEventService } from './backends/memory/memory-event-servi
 export { createNopEventService } from './backends/nop/nop-event-service.js';
 export type { RedisEventService, RedisEventServiceOptions } from './backends/redis/redis-event-service.js';
 export { createRedisEventService } from './backends/redis/redis-event-service.js';
+export type { EnduroConfig, EnduroConfigSource, EnduroEventConfig } from './config/enduro-config.js';
+export { loadEnduroConfig } from './config/enduro-config.js';
 export type { Codec, DecodeResult, TraceCarrier, TraceContextDrop } from './core/codec.js';
 export type {
   BackendState,
