@@ -5,7 +5,9 @@ import {
   createMonitorGateway,
   createPrometheusMetrics,
   type DemoProducer,
+  type EnduroConfig,
   type IngestEventService,
+  loadEnduroConfig,
   newIngestEventServiceInMem,
   newIngestEventServiceRedis,
   newStorageEventServiceInMem,
@@ -42,6 +44,7 @@ interface ServeOptions {
   logLevel: string;
   metrics?: boolean;
   traceContext: boolean;
+  enduroConfig?: string;
 }
 
 /** `tidings serve`: the monitor gateway and dashboard. */
@@ -49,6 +52,12 @@ export function serveCommand(): Command {
   return new Command('serve')
     .description('serve the monitor gateway (SSE streams and the live dashboard)')
     .addOption(redisOption(false))
+    .addOption(
+      new Option(
+        '--enduro-config <file>',
+        "Enduro's enduro.toml: Redis addresses and channels from [event] and [storage.event], ENDURO_* variables overriding them as in Enduro",
+      ).env('TIDINGS_ENDURO_CONFIG'),
+    )
     .addOption(
       new Option('--ingest-channel <name>', 'Redis channel of ingest events')
         .default(DEFAULT_CHANNELS.ingest)
@@ -126,6 +135,11 @@ The backend is Redis (--redis or TIDINGS_REDIS_URL) or the in-memory demo
 (--demo or TIDINGS_DEMO=1); one of the two is required. When both are set, the
 one given on the command line wins over the environment.
 
+With --enduro-config, Redis addresses and channels default to Enduro's
+[event] (ingest) and [storage.event] (storage), with Enduro's ENDURO_*
+overrides (ENDURO_EVENT_REDISADDRESS, ENDURO_STORAGE_EVENT_REDISCHANNEL, ...);
+--redis, --demo, the channel options and their TIDINGS_* variables win over it.
+
 Browsers authenticate with "Authorization: Bearer <token>" (the dashboard does
 this) or "?access_token=<token>" (for EventSource). Open the printed dashboard
 URL: the token travels in its #fragment, which is never sent to the server.
@@ -136,11 +150,20 @@ Examples:
   $ TIDINGS_REDIS_URL=redis://127.0.0.1:6379 TIDINGS_METRICS=yes tidings serve --tokens 'viewer:ingest,admin'`,
     )
     .action(async (options: ServeOptions, command: Command) => {
-      await serve(options, backendOf(options, command), tokensOf(options, command));
+      // The file's [api.auth] (enduro.auth: enabled, the OIDC providers) is read and checked here too, so a
+      // bad value fails at start; it takes effect once the gateway takes an OIDC authenticator.
+      const enduro = options.enduroConfig === undefined ? undefined : loadEnduroConfig({ path: options.enduroConfig });
+      await serve(options, backendOf(options, command, enduro), tokensOf(options, command));
     });
 }
 
-type Backend = { kind: 'redis'; url: string } | { kind: 'demo' };
+/** One stream's Redis address and channel. */
+interface RedisStream {
+  url: string;
+  channel: string;
+}
+
+type Backend = { kind: 'redis'; ingest: RedisStream; storage: RedisStream } | { kind: 'demo' };
 
 /**
  * Redis or the in-memory demo. Serving the in-memory backend without the demo
@@ -148,15 +171,16 @@ type Backend = { kind: 'redis'; url: string } | { kind: 'demo' };
  * two must be chosen; when both are, the command line wins over the
  * environment, and both on the same level is an error.
  */
-function backendOf(options: ServeOptions, command: Command): Backend {
+function backendOf(options: ServeOptions, command: Command, enduro: EnduroConfig | undefined): Backend {
   const redis = options.redis;
   if (!options.demo) {
+    if (redis === undefined && enduro !== undefined) return enduroBackend(options, command, enduro);
     if (redis === undefined) {
       throw new UsageError(
         'serve needs a backend: --redis <url> (or TIDINGS_REDIS_URL) to serve Redis channels, or --demo (or TIDINGS_DEMO=1) for the in-memory demo',
       );
     }
-    return { kind: 'redis', url: redis };
+    return redisBackend(options, command, redis, enduro);
   }
   if (redis === undefined) return { kind: 'demo' };
   const demoFromEnv = command.getOptionValueSource('demo') === 'env';
@@ -165,7 +189,43 @@ function backendOf(options: ServeOptions, command: Command): Backend {
     const [demo, url] = demoFromEnv ? ['TIDINGS_DEMO', 'TIDINGS_REDIS_URL'] : ['--demo', '--redis'];
     throw new UsageError(`${demo} runs on the in-memory backend and ${url} on Redis: choose one`);
   }
-  return demoFromEnv ? { kind: 'redis', url: redis } : { kind: 'demo' };
+  return demoFromEnv ? redisBackend(options, command, redis, enduro) : { kind: 'demo' };
+}
+
+/** Both streams on the address of --redis; channels from the options, else Enduro's file, else the defaults. */
+function redisBackend(options: ServeOptions, command: Command, url: string, enduro: EnduroConfig | undefined): Backend {
+  return {
+    kind: 'redis',
+    ingest: { url, channel: channelOf(options, command, 'ingest', enduro) },
+    storage: { url, channel: channelOf(options, command, 'storage', enduro) },
+  };
+}
+
+/** Each stream on the address Enduro's file gives it ([event] and [storage.event] may name different servers). */
+function enduroBackend(options: ServeOptions, command: Command, enduro: EnduroConfig): Backend {
+  const addressOf = (stream: 'ingest' | 'storage'): string => {
+    const url = enduro[stream].redisAddress;
+    if (url !== undefined) return url;
+    const key = stream === 'ingest' ? 'event.redisAddress' : 'storage.event.redisAddress';
+    throw new UsageError(`${options.enduroConfig} sets no ${key}: give --redis <url> (or TIDINGS_REDIS_URL)`);
+  };
+  return {
+    kind: 'redis',
+    ingest: { url: addressOf('ingest'), channel: channelOf(options, command, 'ingest', enduro) },
+    storage: { url: addressOf('storage'), channel: channelOf(options, command, 'storage', enduro) },
+  };
+}
+
+/** A channel given as an option (or its TIDINGS_* variable) wins over Enduro's file, which wins over the default. */
+function channelOf(
+  options: ServeOptions,
+  command: Command,
+  stream: 'ingest' | 'storage',
+  enduro: EnduroConfig | undefined,
+): string {
+  const name = stream === 'ingest' ? 'ingestChannel' : 'storageChannel';
+  const fromFile = command.getOptionValueSource(name) === 'default' ? enduro?.[stream].redisChannel : undefined;
+  return fromFile ?? options[name];
 }
 
 /** The configured tokens, or none (one is generated) when neither --tokens nor TIDINGS_TOKENS is set. */
@@ -199,13 +259,13 @@ async function serve(options: ServeOptions, backend: Backend, configured: TokenC
   } else {
     const tracerProvider = trace.getTracerProvider();
     ingest = newIngestEventServiceRedis(logger, tracerProvider, {
-      redisAddress: backend.url,
-      redisChannel: options.ingestChannel,
+      redisAddress: backend.ingest.url,
+      redisChannel: backend.ingest.channel,
       meterProvider,
     });
     storage = newStorageEventServiceRedis(logger, tracerProvider, {
-      redisAddress: backend.url,
-      redisChannel: options.storageChannel,
+      redisAddress: backend.storage.url,
+      redisChannel: backend.storage.channel,
       meterProvider,
     });
   }
@@ -243,7 +303,7 @@ async function serve(options: ServeOptions, backend: Backend, configured: TokenC
     'Tidings monitor gateway',
     `  dashboard  ${dashboard}`,
     `  streams    ${url}/ingest/monitor  ${url}/storage/monitor`,
-    `  backend    ${backend.kind === 'demo' ? 'in-memory, demo producer running' : `redis (${options.ingestChannel}, ${options.storageChannel})`}`,
+    `  backend    ${backend.kind === 'demo' ? 'in-memory, demo producer running' : `redis (${backend.ingest.channel}, ${backend.storage.channel})`}`,
   ];
   if (metrics) lines.push(`  metrics    ${url}/metrics`);
   if (generated !== undefined)

@@ -79,8 +79,9 @@ export function loadEnduroConfig(
   try {
     root = parse(text);
   } catch (error) {
-    const detail = error instanceof TomlError ? `line ${error.line}, column ${error.column}` : String(error);
-    throw new ConfigError(`${origin}: not valid TOML (${detail})`, { cause: error });
+    // Not the parser's message as cause: it quotes the offending line, which may hold a secret of Enduro's.
+    const detail = error instanceof TomlError ? `line ${error.line}, column ${error.column}` : 'unreadable';
+    throw new ConfigError(`${origin}: not valid TOML (${detail})`);
   }
   return new Reader(origin, env).config(root);
 }
