@@ -151,7 +151,9 @@ Examples:
     )
     .action(async (options: ServeOptions, command: Command) => {
       // The file's [api.auth] (enduro.auth: enabled, the OIDC providers) is read and checked here too, so a
-      // bad value fails at start; it takes effect once the gateway takes an OIDC authenticator.
+      // bad value fails at start; it takes effect once the gateway takes an OIDC authenticator (then the
+      // first provider of enduro.auth.oidc is also the dashboard's `dashboardSignIn`, as Enduro's dashboard
+      // signs in with its API's client).
       const enduro = options.enduroConfig === undefined ? undefined : loadEnduroConfig({ path: options.enduroConfig });
       await serve(options, backendOf(options, command, enduro), tokensOf(options, command));
     });
