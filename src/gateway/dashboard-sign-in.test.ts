@@ -135,6 +135,11 @@ describe('dashboard sign-in through an OpenID provider, in Chromium', () => {
     const page = await browser.newPage();
     const pageErrors: Error[] = [];
     page.on('pageerror', (error) => pageErrors.push(error));
+    // Nothing leaves the machine (the provider's login page links a web font): no wait on the network.
+    await page.route(
+      (address) => address.hostname !== '127.0.0.1',
+      (route) => route.abort(),
+    );
     await page.goto(`${url}/`);
     // Signed out: both ways in are offered.
     await page.locator('#oidc-sign-in-button').waitFor({ state: 'visible' });
@@ -177,6 +182,26 @@ describe('dashboard sign-in through an OpenID provider, in Chromium', () => {
     assert.equal(await page.locator('#main').isHidden(), true);
     assert.deepEqual(pageErrors, []);
     await page.close();
+  });
+
+  it('with the provider unreachable, says so and keeps the pasted-token form', async () => {
+    const offline = createGatewayServer({
+      authenticator: tokens,
+      streams: {},
+      dashboardSignIn: { providerURL: 'http://127.0.0.1:1/realms/gone', clientID: CLIENT_ID },
+    });
+    const base = await offline.listen();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${base}/`);
+      await page.click('#oidc-sign-in-button');
+      await page.locator('#sign-in-error', { hasText: 'The sign-in service cannot be reached' }).waitFor();
+      assert.ok(await page.locator('#sign-in-form').isVisible());
+      assert.equal(new URL(page.url()).origin, base);
+      await page.close();
+    } finally {
+      await offline.close();
+    }
   });
 });
 

@@ -706,7 +706,9 @@ $('sign-in-form').addEventListener('submit', (event) => {
   $('token-input').value = '';
   connect(() => token);
 });
-$('oidc-sign-in-button').addEventListener('click', () => void session?.signIn());
+$('oidc-sign-in-button').addEventListener('click', () => {
+  session?.signIn().catch((error) => showSignIn(`The sign-in service cannot be reached: ${error.message}`));
+});
 
 /** The OIDC session when the gateway names a provider; pasted tokens work either way. */
 let session;
@@ -714,17 +716,23 @@ const settings = oidcSettings();
 if (settings) {
   $('oidc-sign-in').hidden = false;
   $('oidc-provider').textContent = new URL(settings.authority).host;
-  session = await startOidcSession(settings, {
-    renewed: (accessToken) => {
-      session.accessToken = accessToken;
-      for (const stream of streams) stream.reconnect();
-    },
-    ended: (message) => {
-      if (!session.accessToken) return;
-      session.accessToken = undefined;
-      showSignIn(message);
-    },
-  });
+  try {
+    session = await startOidcSession(settings, {
+      renewed: (accessToken) => {
+        session.accessToken = accessToken;
+        for (const stream of streams) stream.reconnect();
+      },
+      ended: (message) => {
+        if (!session.accessToken) return;
+        session.accessToken = undefined;
+        showSignIn(message);
+      },
+    });
+  } catch (error) {
+    // The pasted-token form still works without the provider.
+    $('oidc-sign-in').hidden = true;
+    session = { error: `Sign-in through the provider is unavailable: ${error.message}` };
+  }
 }
 
 const token = takeToken();
