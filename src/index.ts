@@ -4,6 +4,8 @@ export { checkAttributes, parseAttributes } from './auth/attributes.js';
 export { chainAuthenticators } from './auth/chain.js';
 export type { EventAccessTable, EventRequirement, EventTypeFilter } from './auth/event-access.js';
 export { eventTypeFilter, MONITOR_EVENT_ACCESS } from './auth/event-access.js';
+export type { OidcAuthenticatorOptions, OidcClaims } from './auth/oidc-authenticator.js';
+export { OIDC_ALGORITHMS, OidcAuthenticator } from './auth/oidc-authenticator.js';
 export type { TokenConfig } from './auth/static-tokens.js';
 export { parseTokenList, presentedToken, TokenAuthenticator } from './auth/static-tokens.js';
 export type {
@@ -19,6 +21,8 @@ export { createInMemoryEventService } from './backends/memory/memory-event-servi
 export { createNopEventService } from './backends/nop/nop-event-service.js';
 export type { RedisEventService, RedisEventServiceOptions } from './backends/redis/redis-event-service.js';
 export { createRedisEventService } from './backends/redis/redis-event-service.js';
+export type { EnduroConfig, EnduroConfigSource, EnduroEventConfig } from './config/enduro-config.js';
+export { loadEnduroConfig } from './config/enduro-config.js';
 export type { Codec, DecodeResult, TraceCarrier, TraceContextDrop } from './core/codec.js';
 export type {
   BackendState,

@@ -5,11 +5,15 @@ import {
   createMonitorGateway,
   createPrometheusMetrics,
   type DemoProducer,
+  type EnduroConfig,
   type IngestEventService,
+  loadEnduroConfig,
   newIngestEventServiceInMem,
   newIngestEventServiceRedis,
   newStorageEventServiceInMem,
   newStorageEventServiceRedis,
+  OidcAuthenticator,
+  type OidcProviderConfig,
   parseTokenList,
   type StorageEventService,
   startDemoProducer,
@@ -43,6 +47,7 @@ interface ServeOptions {
   logLevel: string;
   metrics?: boolean;
   traceContext: boolean;
+  enduroConfig?: string;
 }
 
 /** `tidings serve`: the monitor gateway and dashboard. */
@@ -50,6 +55,12 @@ export function serveCommand(): Command {
   return new Command('serve')
     .description('serve the monitor gateway (SSE streams and the live dashboard)')
     .addOption(redisOption(false))
+    .addOption(
+      new Option(
+        '--enduro-config <file>',
+        "Enduro's enduro.toml: Redis addresses and channels from [event] and [storage.event], ENDURO_* variables overriding them as in Enduro",
+      ).env('TIDINGS_ENDURO_CONFIG'),
+    )
     .addOption(
       new Option('--ingest-channel <name>', 'Redis channel of ingest events')
         .default(DEFAULT_CHANNELS.ingest)
@@ -133,6 +144,11 @@ The backend is Redis (--redis or TIDINGS_REDIS_URL) or the in-memory demo
 (--demo or TIDINGS_DEMO=1); one of the two is required. When both are set, the
 one given on the command line wins over the environment.
 
+With --enduro-config, Redis addresses and channels default to Enduro's
+[event] (ingest) and [storage.event] (storage), with Enduro's ENDURO_*
+overrides (ENDURO_EVENT_REDISADDRESS, ENDURO_STORAGE_EVENT_REDISCHANNEL, ...);
+--redis, --demo, the channel options and their TIDINGS_* variables win over it.
+
 Browsers authenticate with "Authorization: Bearer <token>" (the dashboard does
 this) or "?access_token=<token>" (for EventSource). Open the printed dashboard
 URL: the token travels in its #fragment, which is never sent to the server.
@@ -143,11 +159,18 @@ Examples:
   $ TIDINGS_REDIS_URL=redis://127.0.0.1:6379 TIDINGS_METRICS=yes tidings serve --tokens 'viewer:ingest,admin'`,
     )
     .action(async (options: ServeOptions, command: Command) => {
-      await serve(options, backendOf(options, command), authOf(options, command));
+      const enduro = options.enduroConfig === undefined ? undefined : loadEnduroConfig({ path: options.enduroConfig });
+      await serve(options, backendOf(options, command, enduro), authOf(options, command, enduro));
     });
 }
 
-type Backend = { kind: 'redis'; url: string } | { kind: 'demo' };
+/** One stream's Redis address and channel. */
+interface RedisStream {
+  url: string;
+  channel: string;
+}
+
+type Backend = { kind: 'redis'; ingest: RedisStream; storage: RedisStream } | { kind: 'demo' };
 
 /**
  * Redis or the in-memory demo. Serving the in-memory backend without the demo
@@ -155,15 +178,16 @@ type Backend = { kind: 'redis'; url: string } | { kind: 'demo' };
  * two must be chosen; when both are, the command line wins over the
  * environment, and both on the same level is an error.
  */
-function backendOf(options: ServeOptions, command: Command): Backend {
+function backendOf(options: ServeOptions, command: Command, enduro: EnduroConfig | undefined): Backend {
   const redis = options.redis;
   if (!options.demo) {
+    if (redis === undefined && enduro !== undefined) return enduroBackend(options, command, enduro);
     if (redis === undefined) {
       throw new UsageError(
         'serve needs a backend: --redis <url> (or TIDINGS_REDIS_URL) to serve Redis channels, or --demo (or TIDINGS_DEMO=1) for the in-memory demo',
       );
     }
-    return { kind: 'redis', url: redis };
+    return redisBackend(options, command, redis, enduro);
   }
   if (redis === undefined) return { kind: 'demo' };
   const demoFromEnv = command.getOptionValueSource('demo') === 'env';
@@ -172,20 +196,71 @@ function backendOf(options: ServeOptions, command: Command): Backend {
     const [demo, url] = demoFromEnv ? ['TIDINGS_DEMO', 'TIDINGS_REDIS_URL'] : ['--demo', '--redis'];
     throw new UsageError(`${demo} runs on the in-memory backend and ${url} on Redis: choose one`);
   }
-  return demoFromEnv ? { kind: 'redis', url: redis } : { kind: 'demo' };
+  return demoFromEnv ? redisBackend(options, command, redis, enduro) : { kind: 'demo' };
 }
 
+/** Both streams on the address of --redis; channels from the options, else Enduro's file, else the defaults. */
+function redisBackend(options: ServeOptions, command: Command, url: string, enduro: EnduroConfig | undefined): Backend {
+  return {
+    kind: 'redis',
+    ingest: { url, channel: channelOf(options, command, 'ingest', enduro) },
+    storage: { url, channel: channelOf(options, command, 'storage', enduro) },
+  };
+}
+
+/** Each stream on the address Enduro's file gives it ([event] and [storage.event] may name different servers). */
+function enduroBackend(options: ServeOptions, command: Command, enduro: EnduroConfig): Backend {
+  const addressOf = (stream: 'ingest' | 'storage'): string => {
+    const url = enduro[stream].redisAddress;
+    if (url !== undefined) return url;
+    const key = stream === 'ingest' ? 'event.redisAddress' : 'storage.event.redisAddress';
+    throw new UsageError(`${options.enduroConfig} sets no ${key}: give --redis <url> (or TIDINGS_REDIS_URL)`);
+  };
+  return {
+    kind: 'redis',
+    ingest: { url: addressOf('ingest'), channel: channelOf(options, command, 'ingest', enduro) },
+    storage: { url: addressOf('storage'), channel: channelOf(options, command, 'storage', enduro) },
+  };
+}
+
+/** A channel given as an option (or its TIDINGS_* variable) wins over Enduro's file, which wins over the default. */
+function channelOf(
+  options: ServeOptions,
+  command: Command,
+  stream: 'ingest' | 'storage',
+  enduro: EnduroConfig | undefined,
+): string {
+  const name = stream === 'ingest' ? 'ingestChannel' : 'storageChannel';
+  const fromFile = command.getOptionValueSource(name) === 'default' ? enduro?.[stream].redisChannel : undefined;
+  return fromFile ?? options[name];
+}
+
+/** How `serve` authenticates: explicitly not at all, or static tokens and/or Enduro's OIDC providers. */
+type ServeAuth =
+  | { readonly kind: 'off' }
+  | {
+      readonly kind: 'on';
+      readonly tokens: TokenConfig[];
+      readonly oidc: readonly OidcProviderConfig[];
+      /** The Enduro file disables `[api.auth]`, which Tidings does not follow silently. */
+      readonly fileDisablesAuth: boolean;
+    };
+
 /**
- * `false` for --no-auth; else the configured tokens, or none (one is
- * generated) when neither --tokens nor TIDINGS_TOKENS is set.
+ * `off` for --no-auth only: an Enduro file whose `[api.auth]` is disabled
+ * does not turn authentication off by itself (that must be asked for). Else
+ * the configured tokens and the file's OIDC providers; with neither, one
+ * token is generated.
  */
-function authOf(options: ServeOptions, command: Command): TokenConfig[] | false {
+function authOf(options: ServeOptions, command: Command, enduro: EnduroConfig | undefined): ServeAuth {
   const source = command.getOptionValueSource('tokens') === 'env' ? 'TIDINGS_TOKENS' : '--tokens';
   if (!options.auth) {
     if (options.tokens !== undefined) throw new UsageError(`--no-auth and ${source} contradict each other: choose one`);
-    return false;
+    return { kind: 'off' };
   }
-  if (options.tokens === undefined) return [];
+  const oidc = enduro?.auth.enabled ? enduro.auth.oidc : [];
+  const fileDisablesAuth = enduro !== undefined && !enduro.auth.enabled;
+  if (options.tokens === undefined) return { kind: 'on', tokens: [], oidc, fileDisablesAuth };
   let tokens: TokenConfig[];
   try {
     tokens = parseTokenList(options.tokens);
@@ -195,15 +270,25 @@ function authOf(options: ServeOptions, command: Command): TokenConfig[] | false 
   if (tokens.length === 0) {
     throw new UsageError(`${source} lists no token; give at least one, or leave it unset to have one generated`);
   }
-  return tokens;
+  return { kind: 'on', tokens, oidc, fileDisablesAuth };
 }
 
-async function serve(options: ServeOptions, backend: Backend, configured: TokenConfig[] | false): Promise<void> {
+async function serve(options: ServeOptions, backend: Backend, auth: ServeAuth): Promise<void> {
   const logger = stderrLogger(options.logLevel);
-  const generated = configured !== false && configured.length === 0 ? randomBytes(18).toString('base64url') : undefined;
-  const tokens = generated === undefined ? configured : [{ token: generated, label: 'generated' }];
-  const auth = tokens === false ? { auth: false as const } : { tokens };
-  if (configured === false) {
+  const generated =
+    auth.kind === 'on' && auth.tokens.length === 0 && auth.oidc.length === 0
+      ? randomBytes(18).toString('base64url')
+      : undefined;
+  const access =
+    auth.kind === 'off'
+      ? { auth: false as const }
+      : {
+          tokens: generated === undefined ? auth.tokens : [{ token: generated, label: 'generated' }],
+          authenticators: auth.oidc.length > 0 ? [new OidcAuthenticator(auth.oidc, { logger })] : [],
+          // Enduro's dashboard signs in with its API's (first) client, so does ours.
+          dashboardSignIn: auth.oidc[0],
+        };
+  if (auth.kind === 'off') {
     process.stderr.write(
       'WARNING: authentication is disabled (--no-auth): anyone who can reach this gateway receives every event of both streams. Put it behind something that authenticates, or give --tokens.\n',
     );
@@ -219,13 +304,13 @@ async function serve(options: ServeOptions, backend: Backend, configured: TokenC
   } else {
     const tracerProvider = trace.getTracerProvider();
     ingest = newIngestEventServiceRedis(logger, tracerProvider, {
-      redisAddress: backend.url,
-      redisChannel: options.ingestChannel,
+      redisAddress: backend.ingest.url,
+      redisChannel: backend.ingest.channel,
       meterProvider,
     });
     storage = newStorageEventServiceRedis(logger, tracerProvider, {
-      redisAddress: backend.url,
-      redisChannel: options.storageChannel,
+      redisAddress: backend.storage.url,
+      redisChannel: backend.storage.channel,
       meterProvider,
     });
   }
@@ -233,7 +318,7 @@ async function serve(options: ServeOptions, backend: Backend, configured: TokenC
   const gateway = createMonitorGateway({
     ingest,
     storage,
-    ...auth,
+    ...access,
     logger,
     metrics,
     forwardTraceContext: options.traceContext,
@@ -263,12 +348,17 @@ async function serve(options: ServeOptions, backend: Backend, configured: TokenC
     'Tidings monitor gateway',
     `  dashboard  ${dashboard}`,
     `  streams    ${url}/ingest/monitor  ${url}/storage/monitor`,
-    `  backend    ${backend.kind === 'demo' ? 'in-memory, demo producer running' : `redis (${options.ingestChannel}, ${options.storageChannel})`}`,
+    `  backend    ${backend.kind === 'demo' ? 'in-memory, demo producer running' : `redis (${backend.ingest.channel}, ${backend.storage.channel})`}`,
   ];
   if (metrics) lines.push(`  metrics    ${url}/metrics`);
   if (generated !== undefined)
     lines.push(`  token      ${generated}  (generated for this run; set --tokens or TIDINGS_TOKENS)`);
-  if (configured === false) lines.push('  auth       DISABLED (--no-auth): every client sees every event');
+  if (auth.kind === 'off') lines.push('  auth       DISABLED (--no-auth): every client sees every event');
+  else if (auth.oidc.length > 0) lines.push(`  auth       OIDC (${auth.oidc.map((p) => p.providerURL).join(', ')})`);
+  if (auth.kind === 'on' && auth.fileDisablesAuth)
+    lines.push(
+      `  note       ${options.enduroConfig} disables [api.auth]; Tidings still asks for a token (--no-auth to run open)`,
+    );
   lines.push('Press Ctrl-C to stop.');
   process.stdout.write(`${lines.join('\n')}\n`);
 

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 
 /** One static file of the dashboard, ready to serve. */
 export interface DashboardAsset {
@@ -11,7 +13,14 @@ const FILES: Readonly<Record<string, string>> = {
   'dashboard.css': 'text/css; charset=utf-8',
   'dashboard.js': 'text/javascript; charset=utf-8',
   'favicon.svg': 'image/svg+xml',
+  'oidc-sign-in.js': 'text/javascript; charset=utf-8',
 };
+
+/** oidc-client-ts' self-contained browser build, served as is from the installed package. */
+const OIDC_CLIENT = new URL(
+  'dist/browser/oidc-client-ts.min.js',
+  pathToFileURL(createRequire(import.meta.url).resolve('oidc-client-ts/package.json')),
+);
 
 /**
  * Loads the dashboard's static files (plain HTML, CSS and JavaScript: no build
@@ -25,5 +34,6 @@ export function loadDashboardAssets(): ReadonlyMap<string, DashboardAsset> {
     const body = readFileSync(new URL(`./dashboard/${name}`, import.meta.url));
     assets.set(name, { contentType, body });
   }
+  assets.set('oidc-client-ts.js', { contentType: 'text/javascript; charset=utf-8', body: readFileSync(OIDC_CLIENT) });
   return assets;
 }

@@ -9,6 +9,7 @@ import type { EventService } from '../core/contract.js';
 import { boundedLogger, type Logger, silentLogger } from '../core/logger.js';
 import { BackendWatch, readiness } from './backend-watch.js';
 import { type DashboardAsset, loadDashboardAssets } from './dashboard-assets.js';
+import { type DashboardSignIn, fillSignIn, pageHeadersFor } from './dashboard-sign-in.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { FrameCache } from './frame-cache.js';
 import type { PrometheusMetrics } from './prometheus-metrics.js';
@@ -57,6 +58,8 @@ export interface GatewayTuning {
   readonly corsOrigins?: readonly string[];
   /** Serve the dashboard at `/`. @default true */
   readonly dashboard?: boolean;
+  /** Let the dashboard sign users in through this OpenID provider (pasted tokens keep working). */
+  readonly dashboardSignIn?: DashboardSignIn;
   /** Where connection and shutdown news goes; tokens are never logged. @default silent */
   readonly logger?: Logger;
   /**
@@ -153,7 +156,10 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
   const page = assets.get('index.html');
   if (page !== undefined) {
     // The page's watchdog needs the ping cadence to tell a quiet stream from a dead one.
-    const html = page.body.toString('utf8').replace('{{PING_INTERVAL_MS}}', String(pingIntervalMs));
+    const html = fillSignIn(
+      page.body.toString('utf8').replace('{{PING_INTERVAL_MS}}', String(pingIntervalMs)),
+      options.dashboardSignIn,
+    );
     assets.set('index.html', { contentType: page.contentType, body: Buffer.from(html, 'utf8') });
   }
 
@@ -194,10 +200,11 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
     });
   }
 
+  const pageHeaders = pageHeadersFor(PAGE_HEADERS, options.dashboardSignIn);
   const sendAsset = (reply: FastifyReply, name: string): FastifyReply => {
     const asset = assets.get(name);
     if (asset === undefined) return reply.code(404).send({ error: 'not found' });
-    return reply.headers(PAGE_HEADERS).header('cache-control', 'no-cache').type(asset.contentType).send(asset.body);
+    return reply.headers(pageHeaders).header('cache-control', 'no-cache').type(asset.contentType).send(asset.body);
   };
 
   app.get('/', (_request, reply) => sendAsset(reply, 'index.html'));

@@ -6,6 +6,8 @@
 // in the Authorization header (never in a URL, where it would land in logs and
 // history) and so reconnects follow our own backoff.
 
+import { oidcSettings, startOidcSession } from './oidc-sign-in.js';
+
 const TOKEN_KEY = 'tidings.token';
 const MAX_SIPS = 150;
 const MAX_AIPS = 100;
@@ -99,15 +101,27 @@ class MonitorStream {
     this.stopper.abort();
   }
 
-  async run(token) {
+  /** Ends the current connection and opens a new one at once (a renewed token is in hand). */
+  reconnect() {
+    this.renewed = true;
+    this.connection?.abort();
+  }
+
+  /** @param tokenOf gives the token for each connection, so a reconnect uses the latest. */
+  async run(tokenOf) {
     let attempt = 0;
     const stop = this.stopper.signal;
     while (!stop.aborted) {
       this.handlers.state(attempt === 0 ? 'connecting' : 'reconnecting', 'Connecting…');
       const started = Date.now();
-      const outcome = await this.connect(token, stop);
+      this.renewed = false;
+      const outcome = await this.connect(tokenOf(), stop);
       if (stop.aborted) return;
       if (outcome === 'denied') return;
+      if (this.renewed) {
+        attempt = 0;
+        continue;
+      }
       attempt = Date.now() - started > STABLE_AFTER_MS ? 1 : attempt + 1;
       const base = Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** (attempt - 1));
       const delay = Math.round(base / 2 + (Math.random() * base) / 2);
@@ -118,6 +132,7 @@ class MonitorStream {
 
   async connect(token, stop) {
     const abort = new AbortController();
+    this.connection = abort;
     const onStop = () => abort.abort();
     stop.addEventListener('abort', onStop);
     let watchdog;
@@ -626,7 +641,7 @@ function showSignIn(message) {
   error.textContent = message ?? '';
 }
 
-function connect(token) {
+function connect(tokenOf) {
   $('sign-in').hidden = true;
   $('main').hidden = false;
   $('sign-out').hidden = false;
@@ -641,12 +656,16 @@ function connect(token) {
         // A token scoped to the other stream gets 403 here: keep the other one running.
         if (status === 401) {
           sessionStorage.removeItem(TOKEN_KEY);
+          if (session?.accessToken) {
+            session.accessToken = undefined;
+            void session.forget();
+          }
           showSignIn('That token was not accepted.');
         }
       },
     });
     streams.push(stream);
-    void stream.run(token);
+    void stream.run(tokenOf);
   }
 }
 
@@ -671,6 +690,12 @@ for (const button of document.querySelectorAll('.gap-dismiss')) {
 }
 $('sign-out').addEventListener('click', () => {
   sessionStorage.removeItem(TOKEN_KEY);
+  if (session?.accessToken) {
+    // The provider ends its session too, then sends the browser back here.
+    session.accessToken = undefined;
+    void session.signOut();
+    return;
+  }
   showSignIn();
 });
 $('sign-in-form').addEventListener('submit', (event) => {
@@ -679,9 +704,38 @@ $('sign-in-form').addEventListener('submit', (event) => {
   if (!token) return;
   sessionStorage.setItem(TOKEN_KEY, token);
   $('token-input').value = '';
-  connect(token);
+  connect(() => token);
+});
+$('oidc-sign-in-button').addEventListener('click', () => {
+  session?.signIn().catch((error) => showSignIn(`The sign-in service cannot be reached: ${error.message}`));
 });
 
+/** The OIDC session when the gateway names a provider; pasted tokens work either way. */
+let session;
+const settings = oidcSettings();
+if (settings) {
+  $('oidc-sign-in').hidden = false;
+  $('oidc-provider').textContent = new URL(settings.authority).host;
+  try {
+    session = await startOidcSession(settings, {
+      renewed: (accessToken) => {
+        session.accessToken = accessToken;
+        for (const stream of streams) stream.reconnect();
+      },
+      ended: (message) => {
+        if (!session.accessToken) return;
+        session.accessToken = undefined;
+        showSignIn(message);
+      },
+    });
+  } catch (error) {
+    // The pasted-token form still works without the provider.
+    $('oidc-sign-in').hidden = true;
+    session = { error: `Sign-in through the provider is unavailable: ${error.message}` };
+  }
+}
+
 const token = takeToken();
-if (token) connect(token);
-else showSignIn();
+if (session?.accessToken) connect(() => session.accessToken);
+else if (token) connect(() => token);
+else showSignIn(session?.error);
