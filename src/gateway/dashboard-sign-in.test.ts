@@ -10,10 +10,10 @@ import { after, before, describe, it } from 'node:test';
 import Provider from 'oidc-provider';
 import { type Browser, chromium } from 'playwright-core';
 import { until } from '../../test/support/sse-client.js';
+import type { Authenticator, AuthResult } from '../auth/types.js';
 import { ingestCodec } from '../monitor/codec.js';
 import type { MonitorEvent } from '../monitor/schemas.js';
 import { newIngestEventServiceInMem } from '../monitor/services.js';
-import type { Authenticator, AuthResult } from '../auth/types.js';
 import { createGatewayServer, type Gateway, type StreamSource } from './gateway.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
