@@ -1,119 +1,93 @@
 // The dashboard signs in through a real OpenID provider (oidc-provider on
 // loopback, its own login and consent pages) in Chromium: authorization code
-// with PKCE, streams opened with the access token, a silent renewal that
-// reopens them with the fresh token, and sign-out at the provider.
+// with PKCE, streams opened with the JWT access token the provider issued and
+// the gateway verified (OidcAuthenticator, attributes from the token as
+// Enduro reads them), a silent renewal that reopens them with the fresh token,
+// and sign-out at the provider.
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import Provider from 'oidc-provider';
+import { decodeJwt } from 'jose';
 import { type Browser, chromium } from 'playwright-core';
+import { DASHBOARD_CLIENT_ID, startOidcProvider, type TestOidcProvider } from '../../test/support/oidc-provider.js';
 import { until } from '../../test/support/sse-client.js';
-import type { Authenticator, AuthResult } from '../auth/types.js';
+import { OidcAuthenticator } from '../auth/oidc-authenticator.js';
+import { TokenAuthenticator } from '../auth/static-tokens.js';
+import type { Authenticator, AuthResult, StreamScope } from '../auth/types.js';
 import { ingestCodec } from '../monitor/codec.js';
 import type { MonitorEvent } from '../monitor/schemas.js';
-import { newIngestEventServiceInMem } from '../monitor/services.js';
+import { newIngestEventServiceInMem, newStorageEventServiceInMem } from '../monitor/services.js';
 import { createGatewayServer, type Gateway, type StreamSource } from './gateway.js';
+import { createMonitorGateway } from './monitor-gateway.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CLIENT_ID = 'tidings-dashboard';
 // Renewal comes 60 s before expiry (oidc-client-ts' default): with 65 s, about 5 s after sign-in.
 const ACCESS_TOKEN_TTL_S = 65;
 
-/**
- * Accepts exactly the access tokens the provider issued and has not seen
- * expire, and records each one a stream was opened with. (Verifying tokens
- * is the OIDC authenticator's job, tested on its own; this test is about the
- * page.)
- */
-class IssuedTokens implements Authenticator {
-  readonly issued = new Map<string, number>();
+/** The real verifier, recording each token a stream was opened with. */
+class Recorded implements Authenticator {
   readonly presented: string[] = [];
+  constructor(readonly inner: Authenticator) {}
 
-  authenticate(presented: string | undefined): AuthResult {
-    const expiresAt = presented === undefined ? undefined : this.issued.get(presented);
-    if (presented === undefined || expiresAt === undefined || expiresAt <= Date.now()) {
-      return { ok: false, status: 401, message: 'invalid bearer token' };
-    }
-    this.presented.push(presented);
-    return { ok: true, principal: { label: 'oidc', scopes: new Set(['ingest', 'storage']) } };
+  async authenticate(token: string | undefined, scope: StreamScope): Promise<AuthResult> {
+    const result = await this.inner.authenticate(token, scope);
+    if (result.ok && token !== undefined) this.presented.push(token);
+    return result;
   }
 }
 
-function listening(server: Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+/** A port free now, so the provider can name the gateway's callback before the gateway listens on it. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 describe('dashboard sign-in through an OpenID provider, in Chromium', () => {
   let browser: Browser;
   let gateway: Gateway;
+  let provider: TestOidcProvider;
   let url: string;
-  const providerServer = createServer();
-  const tokens = new IssuedTokens();
+  let tokens: Recorded;
   const ingest = newIngestEventServiceInMem();
+  const storage = newStorageEventServiceInMem();
 
   before(async () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
     });
-    // The provider's port first: the gateway names it in its page, and the provider needs the gateway's URL.
-    const issuer = `http://127.0.0.1:${await listening(providerServer)}`;
-    const source: StreamSource<MonitorEvent> = {
-      service: ingest,
-      toWire: (event) => ingestCodec.encode(event),
-      ping: (message) => ingestCodec.encode({ type: 'ingest_ping_event', value: { message } }),
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    provider = await startOidcProvider({ redirectUris: [`${url}/`], accessTokenTtlSec: ACCESS_TOKEN_TTL_S });
+    const config = {
+      providerURL: provider.issuer,
+      clientID: DASHBOARD_CLIENT_ID,
+      abac: { enabled: true, claimPath: 'enduro' },
     };
-    gateway = createGatewayServer({
-      authenticator: tokens,
-      streams: { ingest: source as unknown as StreamSource<object> },
-      dashboardSignIn: { providerURL: issuer, clientID: CLIENT_ID },
+    tokens = new Recorded(new OidcAuthenticator([config]));
+    gateway = createMonitorGateway({
+      ingest,
+      storage,
+      authenticators: [tokens],
+      dashboardSignIn: config,
       pingIntervalMs: 2000,
     });
-    url = await gateway.listen();
-    const provider = new Provider(issuer, {
-      clients: [
-        {
-          client_id: CLIENT_ID,
-          token_endpoint_auth_method: 'none',
-          redirect_uris: [`${url}/`],
-          post_logout_redirect_uris: [`${url}/`],
-          grant_types: ['authorization_code', 'refresh_token'],
-          response_types: ['code'],
-        },
-      ],
-      findAccount: (_ctx, sub) => ({
-        accountId: sub,
-        claims: () => ({ sub, email: `${sub}@example.org`, email_verified: true }),
-      }),
-      jwks: { keys: [generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' })] },
-      ttl: {
-        AccessToken: ACCESS_TOKEN_TTL_S,
-        IdToken: 3600,
-        Grant: 3600,
-        Session: 3600,
-        Interaction: 600,
-        RefreshToken: 3600,
-      },
-      // Keycloak gives a browser client a refresh token with every code; oidc-provider only with offline_access.
-      issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-      clientBasedCORS: (_ctx, origin) => origin === url,
-      features: { devInteractions: { enabled: true } },
-    });
-    // An opaque access token's value is its jti; it is stored ("saved") as it is issued.
-    provider.on('access_token.saved', (token) => {
-      tokens.issued.set(token.jti, Date.now() + ACCESS_TOKEN_TTL_S * 1000);
-    });
-    providerServer.on('request', provider.callback());
+    assert.equal(await gateway.listen({ port }), url);
   });
 
   after(async () => {
     await browser?.close();
     await gateway?.close();
-    await ingest.close();
-    providerServer.closeAllConnections();
-    await new Promise((resolve) => providerServer.close(resolve));
+    await Promise.all([ingest.close(), storage.close()]);
+    await provider?.stop();
   });
 
   /** Publishes a SIP and waits for the page to show it. */
@@ -143,7 +117,8 @@ describe('dashboard sign-in through an OpenID provider, in Chromium', () => {
 
     await page.click('#oidc-sign-in-button');
     await page.waitForURL((address) => address.origin !== url);
-    await page.fill('input[name="login"]', 'alice');
+    // sips-lister holds ingest:sips:list: it is sent sip_created_event, and little else.
+    await page.fill('input[name="login"]', 'sips-lister');
     await page.fill('input[name="password"]', 'any');
     await page.click('button[type="submit"]');
     await page.click('button:has-text("Continue")'); // consent
@@ -152,10 +127,8 @@ describe('dashboard sign-in through an OpenID provider, in Chromium', () => {
 
     await page.locator('#conn-ingest[data-state="live"]').waitFor({ timeout: 10_000 });
     const first = tokens.presented[0];
-    assert.ok(
-      first !== undefined && tokens.issued.has(first),
-      'the stream opened with an access token the provider issued',
-    );
+    assert.ok(first !== undefined, 'the stream opened with a token the gateway verified');
+    assert.equal(decodeJwt(first).iss, provider.issuer, 'a JWT access token the provider issued');
     await showsNewSip(page);
 
     // oidc-client-ts renews before expiry with the refresh token; the page reopens its stream with the new token.
@@ -165,7 +138,8 @@ describe('dashboard sign-in through an OpenID provider, in Chromium', () => {
       'a stream opened with a renewed token',
     );
     const renewed = tokens.presented.find((token) => token !== first);
-    assert.ok(renewed !== undefined && tokens.issued.has(renewed));
+    assert.ok(renewed !== undefined);
+    assert.equal(decodeJwt(renewed).iss, provider.issuer);
     await page.locator('#conn-ingest[data-state="live"]').waitFor({ timeout: 10_000 });
     await showsNewSip(page);
 
@@ -182,9 +156,9 @@ describe('dashboard sign-in through an OpenID provider, in Chromium', () => {
 
   it('with the provider unreachable, says so and keeps the pasted-token form', async () => {
     const offline = createGatewayServer({
-      authenticator: tokens,
+      authenticator: new TokenAuthenticator([{ token: randomUUID() }]),
       streams: {},
-      dashboardSignIn: { providerURL: 'http://127.0.0.1:1/realms/gone', clientID: CLIENT_ID },
+      dashboardSignIn: { providerURL: 'http://127.0.0.1:1/realms/gone', clientID: DASHBOARD_CLIENT_ID },
     });
     const base = await offline.listen();
     try {
@@ -212,7 +186,11 @@ describe('the page names the provider (no browser)', () => {
   after(() => empty.close());
 
   async function page(dashboardSignIn?: { providerURL: string; clientID: string }) {
-    const server = createGatewayServer({ authenticator: new IssuedTokens(), streams, dashboardSignIn });
+    const server = createGatewayServer({
+      authenticator: new TokenAuthenticator([{ token: randomUUID() }]),
+      streams,
+      dashboardSignIn,
+    });
     try {
       const response = await fetch(`${await server.listen()}/`);
       return { html: await response.text(), csp: response.headers.get('content-security-policy') ?? '' };
@@ -238,7 +216,7 @@ describe('the page names the provider (no browser)', () => {
     assert.throws(
       () =>
         createGatewayServer({
-          authenticator: new IssuedTokens(),
+          authenticator: new TokenAuthenticator([{ token: randomUUID() }]),
           streams,
           dashboardSignIn: { providerURL: 'javascript:x', clientID: 'c' },
         }),
