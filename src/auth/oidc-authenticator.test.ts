@@ -13,6 +13,7 @@ import {
   OTHER_CLIENT_ID,
   startOidcProvider,
   type TestOidcProvider,
+  withPayload,
 } from '../../test/support/oidc-provider.js';
 import type { Logger } from '../core/logger.js';
 import { OidcAuthenticator } from './oidc-authenticator.js';
@@ -36,12 +37,6 @@ function rememberingLogger(): Logger & { lines: { level: string; message: string
   const keep = (level: string) => (fields: Record<string, unknown>, message: string) =>
     lines.push({ level, message, fields });
   return { lines, debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error') };
-}
-
-/** `token` with its payload replaced by `claims`, keeping header and signature. */
-function withPayload(token: string, claims: object): string {
-  const [header, , signature] = token.split('.');
-  return `${header}.${base64url.encode(JSON.stringify(claims))}.${signature}`;
 }
 
 describe('OidcAuthenticator against a real provider', () => {

@@ -9,12 +9,23 @@ import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { base64url, decodeJwt, SignJWT } from 'jose';
-import { canonicalFixtures } from '../../test/fixtures/load.js';
-import { DASHBOARD_CLIENT_ID, startOidcProvider, type TestOidcProvider } from '../../test/support/oidc-provider.js';
+import {
+  END,
+  INGEST_ALL,
+  INGEST_EVENTS,
+  publishAll,
+  STORAGE_ALL,
+  STORAGE_EVENTS,
+  typesOf,
+} from '../../test/support/monitor-events.js';
+import {
+  DASHBOARD_CLIENT_ID,
+  startOidcProvider,
+  type TestOidcProvider,
+  withPayload,
+} from '../../test/support/oidc-provider.js';
 import { openSse, type SseTestClient, until } from '../../test/support/sse-client.js';
 import { OidcAuthenticator } from '../auth/oidc-authenticator.js';
-import { ingestCodec, storageCodec } from '../monitor/codec.js';
-import type { MonitorEvent, StorageMonitorEvent } from '../monitor/schemas.js';
 import {
   type IngestEventService,
   newIngestEventServiceInMem,
@@ -24,44 +35,6 @@ import {
 import type { Gateway } from './gateway.js';
 import { createMonitorGateway } from './monitor-gateway.js';
 
-// One event of every type of both streams, pings included, from the wire fixtures.
-const fixtures = canonicalFixtures().filter((f) => f.variant === 'minimal');
-const INGEST_EVENTS = fixtures.flatMap((f) => {
-  const decoded = f.union === 'ingest' ? ingestCodec.decode(f.text) : undefined;
-  return decoded?.ok ? [decoded.event as MonitorEvent] : [];
-});
-const STORAGE_EVENTS = fixtures.flatMap((f) => {
-  const decoded = f.union === 'storage' ? storageCodec.decode(f.text) : undefined;
-  return decoded?.ok ? [decoded.event as StorageMonitorEvent] : [];
-});
-const END = 'end-of-test-events';
-
-// What Enduro sends each account, written out by hand from the reference table.
-const INGEST_ALL = [
-  'ingest_ping_event',
-  'sip_created_event',
-  'sip_updated_event',
-  'sip_status_updated_event',
-  'sip_workflow_created_event',
-  'sip_workflow_updated_event',
-  'sip_task_created_event',
-  'sip_task_updated_event',
-  'batch_created_event',
-  'batch_updated_event',
-];
-const STORAGE_ALL = [
-  'storage_ping_event',
-  'location_created_event',
-  'location_updated_event',
-  'aip_created_event',
-  'aip_updated_event',
-  'aip_status_updated_event',
-  'aip_location_updated_event',
-  'aip_workflow_created_event',
-  'aip_workflow_updated_event',
-  'aip_task_created_event',
-  'aip_task_updated_event',
-];
 const SIPS_LIST_INGEST = ['ingest_ping_event', 'sip_created_event', 'sip_updated_event', 'sip_status_updated_event'];
 
 const EXPECTED: Record<string, { readonly ingest: readonly string[]; readonly storage: readonly string[] }> = {
@@ -82,20 +55,8 @@ const EXPECTED: Record<string, { readonly ingest: readonly string[]; readonly st
   nobody: { ingest: ['ingest_ping_event'], storage: ['storage_ping_event'] },
 };
 
-const typesOf = (client: SseTestClient): string[] =>
-  client.messages
-    .slice(1) // the Hello ping
-    .map((m) => JSON.parse(m.data) as { value: { type: string; value: { message?: string } } })
-    .filter((m) => m.value.value.message !== END)
-    .map((m) => m.value.type);
 const sawEnd = (client: SseTestClient): Promise<void> =>
   client.waitFor((messages) => messages.some((m) => m.data.includes(END)), 60_000);
-
-/** `token` with its payload replaced by `claims`, keeping header and signature. */
-function withPayload(token: string, claims: object): string {
-  const [header, , signature] = token.split('.');
-  return `${header}.${base64url.encode(JSON.stringify(claims))}.${signature}`;
-}
 
 describe('monitor gateway with OIDC tokens of a real provider', () => {
   let provider: TestOidcProvider;
@@ -138,13 +99,6 @@ describe('monitor gateway with OIDC tokens of a real provider', () => {
     await stranger?.stop();
   });
 
-  /** Publishes every event of both streams, then a ping marking the end (pings reach everyone). */
-  const publishAll = (): void => {
-    for (const event of INGEST_EVENTS) ingest.publish(event);
-    for (const event of STORAGE_EVENTS) storage.publish(event);
-    ingest.publish({ type: 'ingest_ping_event', value: { message: END } });
-    storage.publish({ type: 'storage_ping_event', value: { message: END } });
-  };
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
   it('publishes one event of every type of both streams', () => {
@@ -243,7 +197,7 @@ describe('monitor gateway with OIDC tokens of a real provider', () => {
     await attempt('role token, unknown kid after rotation', roleBeforeRotation, 401);
 
     // Whatever was published meanwhile reached no one: nothing is subscribed.
-    publishAll();
+    publishAll(ingest, storage);
     assert.equal(ingest.liveSubscriptions + storage.liveSubscriptions, 0);
 
     const width = Math.max(...rows.map((row) => row.attack.length));
@@ -273,7 +227,7 @@ describe('monitor gateway with OIDC tokens of a real provider', () => {
       60_000,
       'every stream subscribed',
     );
-    publishAll();
+    publishAll(ingest, storage);
     const published = INGEST_EVENTS.length + STORAGE_EVENTS.length;
     t.diagnostic(
       `per-user event counts (of ${INGEST_EVENTS.length} ingest + ${STORAGE_EVENTS.length} storage = ${published} published, pings included)`,

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
+import { base64url, exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
 import Provider, { type ClientMetadata } from 'oidc-provider';
 
 /** A user of the provider; the login page accepts any password for it. */
@@ -150,6 +150,12 @@ function createProvider(
       },
     },
   });
+}
+
+/** `token` with its payload replaced by `claims`, keeping header and signature: a tampered token. */
+export function withPayload(token: string, claims: object): string {
+  const [header, , signature] = token.split('.');
+  return `${header}.${base64url.encode(JSON.stringify(claims))}.${signature}`;
 }
 
 /** Starts a provider on a free loopback port. Call `stop()` in a `finally` or `after`. */
