@@ -5,14 +5,16 @@
  * is refused with 401.
  */
 import assert from 'node:assert/strict';
-import { createHash, createPublicKey, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { base64url, decodeJwt, SignJWT } from 'jose';
 import {
   DASHBOARD_CLIENT_ID,
+  hs256WithPublicKey,
   OTHER_CLIENT_ID,
   startOidcProvider,
   type TestOidcProvider,
+  withPayload,
 } from '../../test/support/oidc-provider.js';
 import type { Logger } from '../core/logger.js';
 import { OidcAuthenticator } from './oidc-authenticator.js';
@@ -36,12 +38,6 @@ function rememberingLogger(): Logger & { lines: { level: string; message: string
   const keep = (level: string) => (fields: Record<string, unknown>, message: string) =>
     lines.push({ level, message, fields });
   return { lines, debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error') };
-}
-
-/** `token` with its payload replaced by `claims`, keeping header and signature. */
-function withPayload(token: string, claims: object): string {
-  const [header, , signature] = token.split('.');
-  return `${header}.${base64url.encode(JSON.stringify(claims))}.${signature}`;
 }
 
 describe('OidcAuthenticator against a real provider', () => {
@@ -91,14 +87,7 @@ describe('OidcAuthenticator against a real provider', () => {
     const unsigned = `${base64url.encode(JSON.stringify({ alg: 'none', typ: 'JWT' }))}.${base64url.encode(JSON.stringify(claims))}.`;
     await record('alg: none', unsigned, /algorithm not allowed/);
 
-    // The classic confusion: the RSA public key, as the provider serves it, used as an HMAC secret.
-    const publicPem = createPublicKey({ key: provider.privateJwks.RS256, format: 'jwk' }).export({
-      type: 'spki',
-      format: 'pem',
-    });
-    const hs256 = await new SignJWT(claims)
-      .setProtectedHeader({ alg: 'HS256', kid: provider.privateJwks.RS256.kid })
-      .sign(new TextEncoder().encode(String(publicPem)));
+    const hs256 = await hs256WithPublicKey(provider, claims);
     await record('HS256 keyed with the RSA public key', hs256, /algorithm not allowed/);
 
     await record('wrong aud', await provider.mint('admin', { audience: 'some-other-client' }), /audience/);

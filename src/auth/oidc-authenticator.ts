@@ -258,7 +258,8 @@ function enduroAttributes(claims: OidcClaims, provider: OidcProviderConfig): rea
 }
 
 export class OidcAuthenticator implements Authenticator {
-  private readonly verifiers: readonly ProviderVerifier[];
+  /** Each provider/client pair with its issuer's keys. */
+  private readonly verifiers: readonly { readonly config: OidcProviderConfig; readonly keys: ProviderVerifier }[];
   private readonly clockToleranceSec: number;
   private readonly toAttributes: OidcAuthenticatorOptions['toAttributes'];
   private readonly logger: Logger;
@@ -299,7 +300,17 @@ export class OidcAuthenticator implements Authenticator {
       this.verified.clear();
       this.keysGeneration++;
     };
-    this.verifiers = providers.map((provider) => new ProviderVerifier(provider, settings, logger, forgetVerified));
+    // One key set per issuer, shared by its pairs: a key the issuer no longer serves, once one pair has
+    // fetched the JWKS again, must not still verify tokens through another pair's older copy.
+    const issuers = new Map<string, ProviderVerifier>();
+    this.verifiers = providers.map((config) => {
+      let keys = issuers.get(config.providerURL);
+      if (keys === undefined) {
+        keys = new ProviderVerifier(config, settings, logger, forgetVerified);
+        issuers.set(config.providerURL, keys);
+      }
+      return { config, keys };
+    });
     this.logger = logger;
   }
 
@@ -345,11 +356,14 @@ export class OidcAuthenticator implements Authenticator {
     return { ok: false, status: 401, message: reasons.join('; ') };
   }
 
-  private async verifyWith(verifier: ProviderVerifier, token: string): Promise<AuthResult> {
+  private async verifyWith(
+    verifier: { readonly config: OidcProviderConfig; readonly keys: ProviderVerifier },
+    token: string,
+  ): Promise<AuthResult> {
     const provider = verifier.config;
     let claims: JWTPayload;
     try {
-      const keys = await verifier.keySet();
+      const keys = await verifier.keys.keySet();
       ({ payload: claims } = await jwtVerify(token, keys, {
         issuer: provider.providerURL,
         audience: provider.clientID,

@@ -1,54 +1,21 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, describe, it } from 'node:test';
-import { canonicalFixtures } from '../../test/fixtures/load.js';
+import {
+  END,
+  INGEST_ALL,
+  INGEST_EVENTS,
+  publishAll as publishEverything,
+  STORAGE_ALL,
+  STORAGE_EVENTS,
+  typesOf,
+} from '../../test/support/monitor-events.js';
 import { openSse, type SseTestClient, until } from '../../test/support/sse-client.js';
 import { parseAttributes } from '../auth/attributes.js';
 import type { Authenticator, AuthResult, StreamScope } from '../auth/types.js';
 import type { Logger } from '../core/logger.js';
-import { ingestCodec, storageCodec } from '../monitor/codec.js';
-import type { MonitorEvent, StorageMonitorEvent } from '../monitor/schemas.js';
 import { newIngestEventServiceInMem, newStorageEventServiceInMem } from '../monitor/services.js';
 import { createMonitorGateway, type MonitorGatewayOptions } from './monitor-gateway.js';
-
-// One event of every type of both streams, pings included, from the wire fixtures.
-const fixtures = canonicalFixtures().filter((f) => f.variant === 'minimal');
-const INGEST_EVENTS = fixtures.flatMap((f) => {
-  const decoded = f.union === 'ingest' ? ingestCodec.decode(f.text) : undefined;
-  return decoded?.ok ? [decoded.event] : [];
-});
-const STORAGE_EVENTS = fixtures.flatMap((f) => {
-  const decoded = f.union === 'storage' ? storageCodec.decode(f.text) : undefined;
-  return decoded?.ok ? [decoded.event] : [];
-});
-const END = 'end-of-test-events';
-
-// What Enduro sends each user, written out from the reference table (not computed from Tidings' table).
-const INGEST_ALL = [
-  'ingest_ping_event',
-  'sip_created_event',
-  'sip_updated_event',
-  'sip_status_updated_event',
-  'sip_workflow_created_event',
-  'sip_workflow_updated_event',
-  'sip_task_created_event',
-  'sip_task_updated_event',
-  'batch_created_event',
-  'batch_updated_event',
-];
-const STORAGE_ALL = [
-  'storage_ping_event',
-  'location_created_event',
-  'location_updated_event',
-  'aip_created_event',
-  'aip_updated_event',
-  'aip_status_updated_event',
-  'aip_location_updated_event',
-  'aip_workflow_created_event',
-  'aip_workflow_updated_event',
-  'aip_task_created_event',
-  'aip_task_updated_event',
-];
 
 // Roles as an OIDC provider would send them, mapped the way Enduro's rolesMapping does.
 const ROLE_ATTRIBUTES = parseAttributes(
@@ -112,12 +79,6 @@ const USERS: Record<string, User> = {
   none: { token: 'tok-none', attributes: [], ingest: ['ingest_ping_event'], storage: ['storage_ping_event'] },
 };
 
-const typesOf = (client: SseTestClient): string[] =>
-  client.messages
-    .slice(1) // the Hello ping
-    .map((m) => JSON.parse(m.data) as { value: { type: string; value: { message?: string } } })
-    .filter((m) => m.value.value.message !== END)
-    .map((m) => m.value.type);
 const sawEnd = (client: SseTestClient) => () =>
   client.waitFor((messages) => messages.some((m) => m.data.includes(END)));
 
@@ -130,13 +91,7 @@ async function start(options: Omit<MonitorGatewayOptions, 'ingest' | 'storage'>)
     await gateway.close();
     await Promise.all([ingest.close(), storage.close()]);
   });
-  /** Publishes every event of both streams, then a ping marking the end (pings reach everyone). */
-  const publishAll = (): void => {
-    for (const event of INGEST_EVENTS) ingest.publish(event as MonitorEvent);
-    for (const event of STORAGE_EVENTS) storage.publish(event as StorageMonitorEvent);
-    ingest.publish({ type: 'ingest_ping_event', value: { message: END } });
-    storage.publish({ type: 'storage_ping_event', value: { message: END } });
-  };
+  const publishAll = (): void => publishEverything(ingest, storage);
   return { ingest, storage, url, publishAll };
 }
 

@@ -10,10 +10,10 @@
  * and serves as its JWKS, so a verifier cannot tell them from tokens the
  * provider issued through a login, and no browser is needed per token.
  */
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
+import { base64url, exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
 import Provider, { type ClientMetadata } from 'oidc-provider';
 
 /** A user of the provider; the login page accepts any password for it. */
@@ -150,6 +150,26 @@ function createProvider(
       },
     },
   });
+}
+
+/** `token` with its payload replaced by `claims`, keeping header and signature: a tampered token. */
+export function withPayload(token: string, claims: object): string {
+  const [header, , signature] = token.split('.');
+  return `${header}.${base64url.encode(JSON.stringify(claims))}.${signature}`;
+}
+
+/**
+ * `claims` signed HS256 with the provider's RSA public key, as it serves it,
+ * for a secret: the classic algorithm-confusion forgery.
+ */
+export function hs256WithPublicKey(provider: TestOidcProvider, claims: JWTPayload): Promise<string> {
+  const publicPem = createPublicKey({ key: provider.privateJwks.RS256, format: 'jwk' }).export({
+    type: 'spki',
+    format: 'pem',
+  });
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256', kid: provider.privateJwks.RS256.kid })
+    .sign(new TextEncoder().encode(String(publicPem)));
 }
 
 /** Starts a provider on a free loopback port. Call `stop()` in a `finally` or `after`. */
