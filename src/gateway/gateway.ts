@@ -184,6 +184,12 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
 
   const open = new Set<SseStream<object>>();
   const perToken = new Map<string, number>();
+  /** Gives back a stream slot; a token holding none leaves the map. */
+  const release = (slot: string): void => {
+    const left = (perToken.get(slot) ?? 1) - 1;
+    if (left <= 0) perToken.delete(slot);
+    else perToken.set(slot, left);
+  };
   let closing = false;
   let closed: Promise<void> | undefined;
 
@@ -277,22 +283,22 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
       try {
         subscription = await source.service.subscribe({ bufferSize, overflow: 'evict' });
       } catch (error) {
-        perToken.set(slot, (perToken.get(slot) ?? 1) - 1);
+        release(slot);
         logger.error({ stream: scope, err: error }, 'monitor stream: subscribe failed');
         return reply.code(503).send({ error: 'event service unavailable' });
       }
       if (raw.destroyed || closing) {
         // The client left (or shutdown began) while we subscribed.
-        perToken.set(slot, (perToken.get(slot) ?? 1) - 1);
+        release(slot);
         await subscription.close();
         return reply.code(503).send({ error: 'gateway is shutting down' });
       }
       reply.hijack();
       const client = subscription.id;
-      const allowed = filterOf(principal);
       // No attributes, no checks: the stream asks nothing per event.
       const typeOf = source.typeOf ?? (() => '');
-      const mayShow = principal.attributes === undefined ? undefined : (event: object) => allowed(typeOf(event));
+      const allowed = principal.attributes === undefined ? undefined : filterOf(principal);
+      const mayShow = allowed && ((event: object) => allowed(typeOf(event)));
       const stream: SseStream<object> = new SseStream<object>({
         response: reply.raw,
         subscription,
@@ -310,9 +316,7 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
         onEnd: (reason: StreamEndReason, error?: unknown) => {
           open.delete(stream);
           watches.get(scope)?.remove(stream);
-          const left = (perToken.get(slot) ?? 1) - 1;
-          if (left <= 0) perToken.delete(slot);
-          else perToken.set(slot, left);
+          release(slot);
           const fields = { stream: scope, token: label, client, reason, delivered: subscription.delivered };
           if (reason === 'slow-client') logger.warn(fields, 'monitor client disconnected: too slow to keep up');
           else if (reason === 'write-error') logger.warn({ ...fields, err: error }, 'monitor stream failed');
