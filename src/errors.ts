@@ -45,6 +45,31 @@ export class NopSubscribeError extends TidingsError {
   }
 }
 
+/** Why a {@link PositionError} was raised. */
+export type PositionProblem = 'malformed' | 'foreign' | 'ahead';
+
+/**
+ * `subscribe({ from })` got a position this service cannot resume from:
+ * garbage (`malformed`), a position of another channel or backend
+ * (`foreign`), or one beyond the newest event the service knows (`ahead`).
+ * Never a silent start from now.
+ */
+export class PositionError extends TidingsError {
+  readonly problem: PositionProblem;
+
+  constructor(problem: PositionProblem, message: string) {
+    super('ERR_POSITION', message);
+    this.problem = problem;
+  }
+}
+
+/** `subscribe({ from })` on a backend that keeps no history (e.g. Redis pub/sub). */
+export class ReplayUnsupportedError extends TidingsError {
+  constructor(backend: string) {
+    super('ERR_REPLAY_UNSUPPORTED', `${backend} keeps no history: it cannot resume from a position`);
+  }
+}
+
 /** Invalid service configuration, e.g. a malformed Redis address. */
 export class ConfigError extends TidingsError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -21,6 +21,11 @@ export interface ConformanceHarness<T> {
    * other's events; each test uses its own topic, so tests may run in parallel.
    */
   connect(topic: string): Promise<EventService<T>>;
+  /**
+   * A new service on `topic` that retains about `maxEvents` events, for the
+   * replay cases past retention. Only for backends that can replay.
+   */
+  connectRetaining?(topic: string, maxEvents: number): Promise<EventService<T>>;
   /** The i-th test event. */
   event(i: number): T;
   /** Inverse of {@link event}. */

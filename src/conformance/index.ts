@@ -4,6 +4,7 @@ import { deliveryCases } from './delivery.js';
 import type { ConformanceHarness } from './harness.js';
 import { lifecycleCases } from './lifecycle.js';
 import { overflowCases } from './overflow.js';
+import { replayCases } from './replay.js';
 import { resourceCases } from './resources.js';
 import { statusCases } from './status.js';
 
@@ -33,6 +34,7 @@ export function runConformanceSuite<T>(harness: ConformanceHarness<T>): void {
     describe('concurrency', () => concurrencyCases(harness));
     describe('resources', () => resourceCases(harness));
     describe('status', () => statusCases(harness));
+    describe('replay', () => replayCases(harness));
     if (harness.teardown) after(harness.teardown);
   });
 }

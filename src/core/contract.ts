@@ -36,20 +36,59 @@ export interface SubscribeOptions {
    * already aborted, `subscribe()` rejects with its reason.
    */
   signal?: AbortSignal;
+  /**
+   * Resume right after this position: a {@link Subscription.position} read
+   * earlier from a subscription on the same channel of the same backend, or
+   * `"oldest"` for everything retained. The subscription first yields the
+   * retained events after it (`replaying` is true meanwhile), then goes live,
+   * with no duplicate and no hole at the seam. If the position is older than
+   * what is retained, it starts at the oldest retained event after an
+   * `expired` {@link Gap}.
+   *
+   * Only on backends that declare {@link EventService.replay}.
+   * @throws {ReplayUnsupportedError} on a backend that cannot replay.
+   * @throws {PositionError} for a position of another channel or backend, or garbage.
+   */
+  from?: Position | 'oldest';
+}
+
+/**
+ * Where an event sits in its channel's history: an opaque string, ordered
+ * within one channel of one backend. Never parse it; hand it back to
+ * `subscribe({ from })` (or send it to a browser as an SSE `id:`).
+ */
+export type Position = string;
+
+/**
+ * How far back a backend can replay ({@link EventService.replay}). Events
+ * older than either bound may be gone.
+ */
+export interface ReplayInfo {
+  /** At most this many events are retained; `undefined` when not bounded by count. */
+  readonly maxEvents: number | undefined;
+  /** Events older than this many milliseconds may be dropped; `undefined` when not bounded by age. */
+  readonly maxAgeMs: number | undefined;
+  /**
+   * True when the backend trims lazily or in blocks (Redis `MAXLEN ~`): it
+   * then keeps at least the bounds and sometimes a little more.
+   */
+  readonly approximate: boolean;
 }
 
 /**
  * Why a subscriber may not have seen every event: some were dropped because
- * its buffer was full (`overflow`), or the backend lost its broker connection
- * for a while and events published meanwhile never reached it (`reconnect`).
+ * its buffer was full (`overflow`), the backend lost its broker connection
+ * for a while and events published meanwhile never reached it (`reconnect`),
+ * or a resume asked for events the backend no longer retains (`expired`;
+ * also a bridge's window with no bridge copying, see `tidings bridge`).
  * A consumer that keeps derived state should re-fetch it.
  */
 export interface Gap {
   /** What caused the loss. When several causes merged into one report, the first. */
-  readonly reason: 'overflow' | 'reconnect';
+  readonly reason: 'overflow' | 'reconnect' | 'expired';
   /**
-   * Events known to be lost. Exact for overflow; for a reconnect the number is
-   * unknowable and counts 0.
+   * Events known to be lost. Exact for overflow; for `expired` exact when
+   * the backend can count them, else 0; for a reconnect unknowable, 0.
    */
   readonly dropped: number;
 }
@@ -81,6 +120,20 @@ export interface Subscription<T> extends AsyncIterable<T>, AsyncDisposable {
   readonly dropped: number;
   /** True once the subscription no longer receives events. */
   readonly closed: boolean;
+  /**
+   * The position of the last event yielded, to resume after it later with
+   * `subscribe({ from })`. Before the first event: the `from` it was opened
+   * with, or (on a backend that can replay) the newest position when it
+   * opened. `undefined` on a backend without positions (Redis pub/sub).
+   */
+  readonly position: Position | undefined;
+  /**
+   * True while the subscription is still yielding retained events (opened
+   * with `from`); false once it has caught up and reads live events. A reader
+   * that wants "everything up to now" stops when this is false and `pending`
+   * is 0.
+   */
+  readonly replaying: boolean;
   /**
    * Reports, and clears, loss that happened at the point the consumer has
    * reached: call it after each event (or whenever convenient). A gap becomes
@@ -155,8 +208,14 @@ export interface EventService<T> {
    * after the promise resolves is delivered to it.
    * @throws {ServiceClosedError} after `close()`.
    * @throws {TypeError} on invalid options.
+   * @throws {ReplayUnsupportedError} / {PositionError} for a `from` it cannot honour.
    */
   subscribe(options?: SubscribeOptions): Promise<Subscription<T>>;
+  /**
+   * How far back this backend can replay for `subscribe({ from })`;
+   * `undefined` when it cannot (then `from` is rejected).
+   */
+  readonly replay?: ReplayInfo | undefined;
   /** Subscriptions currently live on this service. */
   readonly liveSubscriptions: number;
   /** True once `close()` was called. */

@@ -45,12 +45,20 @@ export class FanOut<T> {
     return sub;
   }
 
-  /** Delivers to every live subscriber. @returns how many took the event (not dropping it). */
-  deliver(event: T): number {
+  /**
+   * Delivers to every live subscriber (a replaying one refuses: it reads the
+   * event from history). @returns how many took the event (not dropping it).
+   */
+  deliver(event: T, position?: string): number {
     const subs = this.#subs;
     let taken = 0;
-    for (let i = 0; i < subs.length; i++) if ((subs[i] as LocalSubscription<T>).deliver(event)) taken++;
+    for (let i = 0; i < subs.length; i++) if ((subs[i] as LocalSubscription<T>).deliver(event, position)) taken++;
     return taken;
+  }
+
+  /** Every subscription, live or replaying, for a backend's own bookkeeping. */
+  get subscriptions(): readonly LocalSubscription<T>[] {
+    return this.#subs;
   }
 
   /** Tells every live subscriber it may have missed events. */

@@ -41,6 +41,10 @@ export function resolveSubscribeOptions(options: SubscribeOptions | undefined): 
       `options.overflow must be one of ${[...OVERFLOW_POLICIES].join(', ')}, got ${String(overflow)}`,
     );
   }
+  const from: unknown = options?.from;
+  if (from !== undefined && typeof from !== 'string') {
+    throw new TypeError(`options.from must be a position string or "oldest", got ${typeof from}`);
+  }
   const signal = options?.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError('options.signal must be an AbortSignal');
@@ -70,6 +74,11 @@ export class LocalSubscription<T> implements Subscription<T> {
   #gapAt = -1;
   #gapReason: Gap['reason'] = 'overflow';
   #gapDropped = 0;
+  /** Positions of the buffered events, in step with `#queue`; only on backends with positions. */
+  #positions: BoundedQueue<string> | undefined;
+  #position: string | undefined;
+  /** While replaying: asks the backend for more retained events (see {@link beginReplay}). */
+  #refill: (() => void) | undefined;
 
   constructor(options: SubscribeOptions | undefined, hooks: SubscriptionHooks<T>) {
     const { bufferSize, overflow, signal } = resolveSubscribeOptions(options);
@@ -99,21 +108,72 @@ export class LocalSubscription<T> implements Subscription<T> {
     return this.#closed;
   }
 
+  get position(): string | undefined {
+    return this.#position;
+  }
+
+  get replaying(): boolean {
+    return this.#refill !== undefined;
+  }
+
+  /** Room left in the buffer: how many retained events a refill may deliver. */
+  get free(): number {
+    return this.#queue.limit - this.#queue.size;
+  }
+
+  /**
+   * Makes this a subscription with positions, starting at `position` (what
+   * {@link position} reads before the first event). Call before any delivery.
+   */
+  startAt(position: string | undefined): void {
+    this.#position = position;
+    this.#positions ??= new BoundedQueue<string>(this.#queue.limit);
+  }
+
+  /**
+   * Puts the subscription in replay mode: live deliveries are refused (the
+   * backend's history has them), and `refill` is called whenever the buffer
+   * runs low, to {@link deliverRetained} up to {@link free} more events. It
+   * may do so at once or later (an async read); it must be idempotent while a
+   * read is in flight. The backend ends the mode with {@link endReplay} once
+   * the subscription has caught up with live delivery.
+   */
+  beginReplay(refill: () => void): void {
+    if (!this.#closed) this.#refill = refill;
+  }
+
+  /** Caught up: from now on live deliveries are taken. */
+  endReplay(): void {
+    this.#refill = undefined;
+  }
+
   /** The buffer limit this subscription was opened with. */
   get bufferSize(): number {
     return this.#queue.limit;
   }
 
   /**
-   * Hands one event to this subscriber without ever blocking.
-   * @returns whether the event was taken (false: closed, or dropped on overflow).
+   * Hands one live event to this subscriber without ever blocking.
+   * @param position the event's position, on backends with positions.
+   * @returns whether the event was taken (false: closed, replaying, or dropped on overflow).
    */
-  deliver(event: T): boolean {
+  deliver(event: T, position?: string): boolean {
+    if (this.#refill !== undefined) return false;
+    return this.#take(event, position);
+  }
+
+  /** Hands one retained event to a replaying subscriber; the backend keeps to {@link free}. */
+  deliverRetained(event: T, position: string): boolean {
+    return this.#take(event, position);
+  }
+
+  #take(event: T, position: string | undefined): boolean {
     // A waiter implies the subscription is open (closing resolves them all).
     const waiter = this.#waiter;
     if (waiter !== undefined) {
       this.#waiter = this.#moreWaiters === undefined ? undefined : this.#moreWaiters.shift();
       this.#delivered++;
+      if (position !== undefined) this.#position = position;
       waiter({ done: false, value: event });
       return true;
     }
@@ -121,14 +181,19 @@ export class LocalSubscription<T> implements Subscription<T> {
     const queue = this.#queue;
     if (!queue.full) {
       queue.push(event);
+      if (position !== undefined) this.#positions?.push(position);
       return true;
     }
-    return this.#overflowWith(event);
+    return this.#overflowWith(event, position);
   }
 
-  /** Records that events may have been lost upstream (e.g. a broker reconnect). */
-  reportGap(reason: Gap['reason']): void {
-    if (!this.#closed) this.#noteGap(reason, 0, this.#queue.size);
+  /**
+   * Records that events may have been lost upstream (a broker reconnect), or
+   * are no longer retained (`expired`, with how many when known), at the
+   * point the consumer will reach after what is buffered now.
+   */
+  reportGap(reason: Gap['reason'], dropped = 0): void {
+    if (!this.#closed) this.#noteGap(reason, dropped, this.#queue.size);
   }
 
   takeGap(): Gap | undefined {
@@ -141,10 +206,14 @@ export class LocalSubscription<T> implements Subscription<T> {
 
   next(): Promise<IteratorResult<T, undefined>> {
     const queue = this.#queue;
+    if (queue.size === 0 && this.#refill !== undefined) this.#refill();
     if (queue.size > 0) {
       const value = queue.shift() as T;
+      if (this.#positions !== undefined) this.#position = this.#positions.shift();
       if (this.#gapAt > 0) this.#gapAt--;
       this.#delivered++;
+      // Ask for more before the buffer runs dry, so an async read overlaps consumption.
+      if (this.#refill !== undefined && queue.size <= queue.limit >>> 1) this.#refill();
       return Promise.resolve({ done: false, value });
     }
     if (this.#error !== undefined) {
@@ -183,7 +252,7 @@ export class LocalSubscription<T> implements Subscription<T> {
     this.#end();
   }
 
-  #overflowWith(event: T): boolean {
+  #overflowWith(event: T, position: string | undefined): boolean {
     const queue = this.#queue;
     switch (this.#overflow) {
       case 'drop-newest':
@@ -194,6 +263,10 @@ export class LocalSubscription<T> implements Subscription<T> {
       case 'drop-oldest':
         queue.shift();
         queue.push(event);
+        if (position !== undefined && this.#positions !== undefined) {
+          this.#positions.shift();
+          this.#positions.push(position);
+        }
         this.#dropped++;
         this.#hooks.dropped?.('overflow');
         // The loss is at the head of what remains: visible before the next read.
@@ -206,6 +279,7 @@ export class LocalSubscription<T> implements Subscription<T> {
         // Stop receiving now; the consumer still drains what it was given, then sees the error.
         this.#error = new SlowConsumerError(queue.limit);
         this.#closed = true;
+        this.#refill = undefined;
         this.#release();
         return false;
     }
@@ -231,8 +305,10 @@ export class LocalSubscription<T> implements Subscription<T> {
       return;
     }
     this.#closed = true;
+    this.#refill = undefined;
     this.#error = undefined;
     this.#queue.clear();
+    this.#positions?.clear();
     this.#gapAt = -1;
     const waiters = this.#waiter ? [this.#waiter, ...(this.#moreWaiters ?? [])] : [];
     this.#waiter = undefined;

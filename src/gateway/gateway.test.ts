@@ -258,6 +258,12 @@ describe('monitor gateway over HTTP', () => {
           get pending() {
             return sub.pending;
           },
+          get position() {
+            return sub.position;
+          },
+          get replaying() {
+            return sub.replaying;
+          },
           get delivered() {
             return sub.delivered;
           },

@@ -1,10 +1,22 @@
-import type { BackendStatus, EventService, SubscribeOptions, Subscription } from '../../core/contract.js';
+import { randomBytes } from 'node:crypto';
+import type { BackendStatus, EventService, ReplayInfo, SubscribeOptions, Subscription } from '../../core/contract.js';
 import { FanOut } from '../../core/fan-out.js';
 import { boundedLogger, type Logger, silentLogger } from '../../core/logger.js';
+import { OLDEST, PositionFormat } from '../../core/position.js';
 import { CLOSED, READY, StatusListeners } from '../../core/status-listeners.js';
-import { ServiceClosedError } from '../../errors.js';
+import { type LocalSubscription, resolveSubscribeOptions } from '../../core/subscription.js';
+import { PositionError, ReplayUnsupportedError, ServiceClosedError } from '../../errors.js';
 import { keepingTraceContexts, rememberTrace } from '../../observability/event-trace.js';
 import { Instrumentation, type TelemetryOptions } from '../../observability/instrumentation.js';
+import { History } from './history.js';
+
+/** How much an in-memory service retains for `subscribe({ from })`. */
+export interface InMemoryHistoryOptions {
+  /** Most events retained. @default 10000 */
+  maxEvents?: number | undefined;
+  /** Events older than this are forgotten. @default 3600000 (one hour) */
+  maxAgeMs?: number | undefined;
+}
 
 /** Options of {@link createInMemoryEventService}. */
 export interface InMemoryEventServiceOptions<T = unknown> extends TelemetryOptions {
@@ -14,6 +26,28 @@ export interface InMemoryEventServiceOptions<T = unknown> extends TelemetryOptio
   name?: string | undefined;
   /** Names an event's type, for span attributes. */
   eventType?: ((event: T) => string | undefined) | undefined;
+  /**
+   * The bounded history replay reads from, or `false` to keep none (then
+   * `replay` is undefined and `from` is refused).
+   * @default { maxEvents: 10000, maxAgeMs: 3600000 }
+   */
+  history?: InMemoryHistoryOptions | false | undefined;
+}
+
+const DEFAULT_HISTORY_EVENTS = 10_000;
+const DEFAULT_HISTORY_AGE_MS = 3_600_000;
+
+function createHistory<T>(options: InMemoryHistoryOptions | false | undefined): History<T> | undefined {
+  if (options === false) return undefined;
+  const maxEvents = options?.maxEvents ?? DEFAULT_HISTORY_EVENTS;
+  if (!Number.isSafeInteger(maxEvents) || maxEvents < 1) {
+    throw new TypeError(`options.history.maxEvents must be a positive integer, got ${String(maxEvents)}`);
+  }
+  const maxAgeMs = options?.maxAgeMs === undefined ? DEFAULT_HISTORY_AGE_MS : options.maxAgeMs;
+  if (!(typeof maxAgeMs === 'number' && maxAgeMs > 0 && Number.isFinite(maxAgeMs))) {
+    throw new TypeError(`options.history.maxAgeMs must be a positive number, got ${String(maxAgeMs)}`);
+  }
+  return new History<T>(maxEvents, maxAgeMs);
 }
 
 class InMemoryEventService<T> implements EventService<T> {
@@ -24,8 +58,18 @@ class InMemoryEventService<T> implements EventService<T> {
   #logger: Logger;
   #name: string;
   #statusListeners: StatusListeners;
+  #history: History<T> | undefined;
+  /** Positions name this instance: its history dies with it, so another instance's positions are foreign. */
+  #positions = new PositionFormat(`mem.${randomBytes(6).toString('base64url')}`, /^(0|[1-9][0-9]{0,15})$/);
+  readonly replay: ReplayInfo | undefined;
 
   constructor(options: InMemoryEventServiceOptions<T>) {
+    this.#history = createHistory<T>(options.history);
+    this.replay = this.#history && {
+      maxEvents: this.#history.maxEvents,
+      maxAgeMs: this.#history.maxAgeMs,
+      approximate: false,
+    };
     this.#logger = boundedLogger(options.logger ?? silentLogger);
     this.#name = options.name ?? 'memory';
     this.#statusListeners = new StatusListeners('ready', (error) =>
@@ -70,7 +114,11 @@ class InMemoryEventService<T> implements EventService<T> {
     const trace = this.#telemetry.startPublish(this.#eventType?.(event));
     // What a message over Redis would carry.
     if (keepingTraceContexts()) rememberTrace(event, this.#telemetry.carrierOf(trace));
-    const taken = this.#fanOut.deliver(event);
+    const history = this.#history;
+    const taken =
+      history === undefined
+        ? this.#fanOut.deliver(event)
+        : this.#fanOut.deliver(event, this.#positions.format(history.append(event, Date.now())));
     this.#telemetry.delivered(taken);
     this.#telemetry.endPublish(trace);
     return taken;
@@ -79,10 +127,57 @@ class InMemoryEventService<T> implements EventService<T> {
   subscribe(options?: SubscribeOptions): Promise<Subscription<T>> {
     if (this.#closed) return Promise.reject(new ServiceClosedError());
     try {
-      return Promise.resolve(this.#fanOut.open(options));
+      resolveSubscribeOptions(options);
+      const history = this.#history;
+      if (history === undefined) {
+        if (options?.from !== undefined) throw new ReplayUnsupportedError('an in-memory service without history');
+        return Promise.resolve(this.#fanOut.open(options));
+      }
+      // Checked before opening, so a bad position leaves nothing behind.
+      const after = options?.from === undefined ? undefined : this.#resumeAfter(options.from, history);
+      const sub = this.#fanOut.open(options);
+      if (after === undefined) {
+        sub.startAt(history.next > 1 ? this.#positions.format(history.next - 1) : undefined);
+      } else {
+        sub.startAt(options?.from === OLDEST ? undefined : this.#positions.format(after));
+        this.#replay(sub, history, after + 1);
+      }
+      return Promise.resolve(sub);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** The sequence number `from` names (0: before everything). */
+  #resumeAfter(from: string, history: History<T>): number {
+    if (from === OLDEST) return history.first - 1;
+    const seq = Number(this.#positions.parse(from));
+    if (seq >= history.next) {
+      throw new PositionError('ahead', 'the position is ahead of every event this service has published');
+    }
+    return seq;
+  }
+
+  /**
+   * Feeds `sub` from the history, starting at `cursor`, as it reads; it joins
+   * live delivery the moment it has caught up. Delivery is synchronous, so
+   * nothing can be published between its last retained event and joining.
+   */
+  #replay(sub: LocalSubscription<T>, history: History<T>, start: number): void {
+    let cursor = start;
+    const refill = (): void => {
+      history.trim(Date.now());
+      if (cursor < history.first) {
+        sub.reportGap('expired', history.first - cursor);
+        cursor = history.first;
+      }
+      for (let free = sub.free; free > 0 && cursor < history.next; free--, cursor++) {
+        sub.deliverRetained(history.get(cursor), this.#positions.format(cursor));
+      }
+      if (cursor === history.next) sub.endReplay();
+    };
+    sub.beginReplay(refill);
+    refill();
   }
 
   close(): Promise<void> {

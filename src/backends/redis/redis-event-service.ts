@@ -5,7 +5,13 @@ import { boundedLogger, type Logger, silentLogger } from '../../core/logger.js';
 import { CLOSED, READY, StatusListeners } from '../../core/status-listeners.js';
 import { resolveSubscribeOptions } from '../../core/subscription.js';
 import { ThrottledWarnings } from '../../core/throttled-warnings.js';
-import { ConnectionError, PublishError, ServiceClosedError, TidingsError } from '../../errors.js';
+import {
+  ConnectionError,
+  PublishError,
+  ReplayUnsupportedError,
+  ServiceClosedError,
+  TidingsError,
+} from '../../errors.js';
 import { rememberTrace } from '../../observability/event-trace.js';
 import {
   Instrumentation,
@@ -274,6 +280,7 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
   async subscribe(options?: SubscribeOptions): Promise<Subscription<T>> {
     if (this.#closed) throw new ServiceClosedError();
     resolveSubscribeOptions(options);
+    if (options?.from !== undefined) throw new ReplayUnsupportedError('Redis pub/sub');
     options?.signal?.throwIfAborted();
     this.#joining++;
     try {
