@@ -79,8 +79,9 @@ export interface ReplayInfo {
  * Why a subscriber may not have seen every event: some were dropped because
  * its buffer was full (`overflow`), the backend lost its broker connection
  * for a while and events published meanwhile never reached it (`reconnect`),
- * or a resume asked for events the backend no longer retains (`expired`;
- * also a bridge's window with no bridge copying, see `tidings bridge`).
+ * or a resume asked for events the backend no longer retains (`expired`).
+ * A stream fed by `tidings bridge` reports a window in which no bridge was
+ * copying as `reconnect`, where it happened in the stream.
  * A consumer that keeps derived state should re-fetch it.
  */
 export interface Gap {
