@@ -28,7 +28,10 @@ import { fileURLToPath } from 'node:url';
 import { createPubSub } from '@graphql-yoga/subscription';
 import Emittery from 'emittery';
 import { PubSub } from 'graphql-subscriptions';
-import { createInMemoryEventService } from '../src/backends/memory/memory-event-service.js';
+import {
+  createInMemoryEventService,
+  type InMemoryEventServiceOptions,
+} from '../src/backends/memory/memory-event-service.js';
 import type { Subscription } from '../src/core/contract.js';
 import {
   describeLoad,
@@ -84,7 +87,7 @@ interface Bus {
 interface Library {
   name: string;
   /** Async-iterator peers are what the Tidings target is measured against. */
-  kind: 'tidings' | 'async-iterator' | 'callback' | 'ceiling';
+  kind: 'tidings' | 'variant' | 'async-iterator' | 'callback' | 'ceiling';
   /** `stalled`: for the stalled-subscriber run rather than the throughput run. */
   create(stalled?: boolean): Bus;
 }
@@ -151,12 +154,13 @@ class RingIterator implements AsyncIterableIterator<Event> {
   }
 }
 
-const LIBRARIES: readonly Library[] = [
-  {
-    name: 'Tidings `createInMemoryEventService()`',
-    kind: 'tidings',
+/** Tidings' in-memory service as a bench library; `history: false` shows what the replay history costs. */
+function tidingsLibrary(name: string, kind: Library['kind'], options: InMemoryEventServiceOptions<Event>): Library {
+  return {
+    name,
+    kind,
     create(stalled) {
-      const service = createInMemoryEventService<Event>();
+      const service = createInMemoryEventService<Event>(options);
       const subs: Subscription<Event>[] = [];
       return {
         publish: (event) => service.publish(event),
@@ -174,7 +178,12 @@ const LIBRARIES: readonly Library[] = [
         close: () => service.close(),
       };
     },
-  },
+  };
+}
+
+const LIBRARIES: readonly Library[] = [
+  tidingsLibrary('Tidings `createInMemoryEventService()`', 'tidings', {}),
+  tidingsLibrary('Tidings, `history: false` (no replay)', 'variant', { history: false }),
   {
     name: 'bare ring-buffer async iterator (ceiling)',
     kind: 'ceiling',
@@ -450,7 +459,7 @@ async function stalled(library: Library): Promise<StalledRow> {
   }
   const growthBytes = heapAfterGc() - before;
   let note = '';
-  if (library.kind === 'tidings') {
+  if (library.kind === 'tidings' || library.kind === 'variant') {
     const sub = iterator as unknown as Subscription<Event>;
     note = `buffered ${sub.pending}, dropped ${sub.dropped.toLocaleString('en')} (counted, reported as a gap)`;
   } else if (failures > 0) {

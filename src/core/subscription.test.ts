@@ -202,3 +202,83 @@ describe('eviction', () => {
     assert.equal(sub.bufferSize, 1);
   });
 });
+
+describe('positions and replay', () => {
+  it('position follows the event yielded, through the buffer and through a waiting reader', async () => {
+    const { sub } = open({ bufferSize: 4 });
+    sub.startAt('p0');
+    assert.equal(sub.position, 'p0');
+    sub.deliver(1, 'p1');
+    sub.deliver(2, 'p2');
+    assert.equal(sub.position, 'p0', 'nothing read yet');
+    await read(sub, 1);
+    assert.equal(sub.position, 'p1');
+    await read(sub, 1);
+    assert.equal(sub.position, 'p2');
+    const waiting = sub.next();
+    sub.deliver(3, 'p3');
+    assert.equal((await waiting).value, 3);
+    assert.equal(sub.position, 'p3');
+  });
+
+  it('drop-oldest drops the position with its event; drop-newest keeps the last taken', async () => {
+    const oldest = open({ bufferSize: 2, overflow: 'drop-oldest' }).sub;
+    oldest.startAt(undefined);
+    for (const i of [1, 2, 3]) oldest.deliver(i, `p${i}`);
+    assert.deepEqual(await read(oldest, 1), [2]);
+    assert.equal(oldest.position, 'p2');
+    const newest = open({ bufferSize: 2 }).sub;
+    newest.startAt(undefined);
+    for (const i of [1, 2, 3]) newest.deliver(i, `p${i}`);
+    assert.deepEqual(await read(newest, 2), [1, 2]);
+    assert.equal(newest.position, 'p2');
+  });
+
+  it('while replaying, live deliveries are refused and refill is asked for when the buffer runs low', async () => {
+    const { sub } = open({ bufferSize: 4 });
+    sub.startAt('p0');
+    let next = 1;
+    let refills = 0;
+    sub.beginReplay(() => {
+      refills++;
+      while (sub.free > 0 && next <= 10) sub.deliverRetained(next, `p${next++}`);
+      if (next > 10) sub.endReplay();
+    });
+    assert.equal(sub.replaying, true);
+    assert.equal(sub.deliver(99, 'live'), false, 'live events come from history while replaying');
+    assert.deepEqual(await read(sub, 10), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert.ok(refills >= 3, `refilled ${refills} times`);
+    assert.equal(sub.replaying, false);
+    assert.equal(sub.deliver(11, 'p11'), true, 'live once caught up');
+    assert.deepEqual(await read(sub, 1), [11]);
+    assert.equal(sub.position, 'p11');
+  });
+
+  it('an expired gap is visible before the first retained event, with its count', async () => {
+    const { sub } = open();
+    sub.startAt('p0');
+    sub.reportGap('expired', 7);
+    sub.deliverRetained(8, 'p8');
+    assert.deepEqual(sub.takeGap(), { reason: 'expired', dropped: 7 });
+    assert.deepEqual(await read(sub, 1), [8]);
+    assert.equal(sub.takeGap(), undefined);
+  });
+
+  it('closing a replaying subscription stops replay and refills', async () => {
+    const { sub, released } = open();
+    let refills = 0;
+    sub.beginReplay(() => refills++);
+    await sub.close();
+    assert.equal(sub.replaying, false);
+    assert.equal((await sub.next()).done, true);
+    assert.equal(refills, 0);
+    assert.equal(released.length, 1);
+  });
+
+  it('rejects a `from` that is not a string', () => {
+    assert.throws(() => resolveSubscribeOptions({ from: 5 } as unknown as SubscribeOptions), {
+      name: 'TypeError',
+      message: 'options.from must be a position string or "oldest", got number',
+    });
+  });
+});
