@@ -16,7 +16,10 @@ export type {
   Principal,
   StreamScope,
 } from './auth/types.js';
-export type { InMemoryEventServiceOptions } from './backends/memory/memory-event-service.js';
+export type {
+  InMemoryEventServiceOptions,
+  InMemoryHistoryOptions,
+} from './backends/memory/memory-event-service.js';
 export { createInMemoryEventService } from './backends/memory/memory-event-service.js';
 export { createNopEventService } from './backends/nop/nop-event-service.js';
 export type { RedisEventService, RedisEventServiceOptions } from './backends/redis/redis-event-service.js';
@@ -30,20 +33,24 @@ export type {
   EventService,
   Gap,
   OverflowPolicy,
+  Position,
+  ReplayInfo,
   SubscribeOptions,
   Subscription,
 } from './core/contract.js';
 export type { Logger } from './core/logger.js';
 export { boundedLogger, silentLogger } from './core/logger.js';
 export { DEFAULT_BUFFER_SIZE } from './core/subscription.js';
-export type { DecodeFailure } from './errors.js';
+export type { DecodeFailure, PositionProblem } from './errors.js';
 export {
   AuthError,
   ConfigError,
   ConnectionError,
   DecodeError,
   NopSubscribeError,
+  PositionError,
   PublishError,
+  ReplayUnsupportedError,
   ServiceClosedError,
   SlowConsumerError,
   TidingsError,
