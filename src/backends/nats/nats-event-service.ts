@@ -37,6 +37,8 @@ export interface NatsEventServiceOptions<T> extends TelemetryOptions {
   codec: Codec<T>;
   /** @default a logger that logs nothing */
   logger?: Logger | undefined;
+  /** The connection's name in the server's monitoring (`/connz`). @default "tidings <subject>" */
+  connectionName?: string | undefined;
   /** Names an event's type, for span attributes and logs. */
   eventType?: ((event: T) => string | undefined) | undefined;
   /**
@@ -111,6 +113,7 @@ class NatsEventServiceImpl<T> implements NatsEventService<T> {
   readonly #maxPendingWhileDown: number;
   readonly #subscribeTimeoutMs: number;
   readonly #heartbeatMs: number;
+  readonly #connectionName: string;
   readonly #telemetry: Instrumentation;
   readonly #fanOut: FanOut<T>;
   readonly #statusListeners: StatusListeners;
@@ -159,6 +162,7 @@ class NatsEventServiceImpl<T> implements NatsEventService<T> {
     this.#maxPendingWhileDown = options.maxPendingWhileDown ?? 10_000;
     this.#subscribeTimeoutMs = options.subscribeTimeoutMs ?? 5_000;
     this.#heartbeatMs = options.heartbeatMs ?? 3_000;
+    this.#connectionName = options.connectionName ?? `tidings ${this.subject}`;
     this.#telemetry = new Instrumentation('nats', this.subject, options);
     this.#statusListeners = new StatusListeners('connecting', (error) =>
       this.#logger.warn({ subject: this.subject, err: error }, 'a status listener threw; ignored'),
@@ -199,6 +203,8 @@ class NatsEventServiceImpl<T> implements NatsEventService<T> {
       return { state: 'connecting', reason: 'connecting to NATS' };
     }
     if (this.#wantsSubscription() && !this.#subscribed) {
+      // Back from an outage but not subscribed yet: still down, as events published now may not arrive.
+      if (this.#down !== undefined) return { state: 'down', reason: this.#down };
       return { state: 'connecting', reason: 'subscribing to the NATS subject' };
     }
     return READY;
@@ -409,7 +415,7 @@ class NatsEventServiceImpl<T> implements NatsEventService<T> {
     if (this.#closed) return;
     connect({
       servers: this.#servers,
-      name: `tidings ${this.subject}`,
+      name: this.#connectionName,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       reconnectJitter: 100,
@@ -497,7 +503,8 @@ class NatsEventServiceImpl<T> implements NatsEventService<T> {
 
   #onReconnected(): void {
     this.#connected = true;
-    this.#down = undefined;
+    // With a subscription to confirm, `down` lasts until it is confirmed.
+    if (!this.#wantsSubscription()) this.#down = undefined;
     this.#lastFailure = undefined;
     this.#telemetry.reconnected();
     this.#logger.info({ subject: this.subject }, 'NATS connection back');
@@ -604,6 +611,7 @@ class NatsEventServiceImpl<T> implements NatsEventService<T> {
   #markSubscribed(): void {
     if (this.#subscribed) return;
     this.#subscribed = true;
+    this.#down = undefined;
     this.#confirming = undefined;
     if (this.#gapOwed) {
       this.#gapOwed = false;
@@ -720,14 +728,15 @@ function describeFailure(error: unknown): string {
   return message;
 }
 
-/** What a connection failure is called, for a status reason: an error code or the error's name. */
+/** What a connection failure is called, for a status reason: an error code (its own or its cause's) or the error's name. */
 function failureCause(error: unknown): string {
   if (error === undefined || error === null) return 'closed';
-  const code = typeof error === 'object' ? (error as { code?: unknown }).code : undefined;
-  if (typeof code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(code)) return code;
-  const message = error instanceof Error ? error.message : String(error);
-  const word = /\b(E[A-Z]{3,})\b/.exec(message)?.[1];
-  return word ?? (error instanceof Error ? error.name : 'error');
+  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 3; depth++) {
+    const code = typeof e === 'object' ? (e as { code?: unknown }).code : undefined;
+    if (typeof code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(code)) return code;
+    e = typeof e === 'object' ? (e as { cause?: unknown }).cause : undefined;
+  }
+  return error instanceof Error ? error.name : 'error';
 }
 
 /** A copy of an error with only its name, code and message: what Tidings hands out as a `cause`. */
