@@ -433,7 +433,7 @@ class NatsEventServiceImpl<T> implements NatsEventService<T> {
         this.#down = undefined;
         this.#lastFailure = undefined;
         this.#watchStatus(nc);
-        nc.closed().then((error) => this.#onClosed(nc, error));
+        nc.closed().then((error) => this.#onClosed(nc, error ?? undefined));
         this.#reconcile();
         this.#releaseParked();
         this.#recheckJoins();
@@ -516,7 +516,7 @@ class NatsEventServiceImpl<T> implements NatsEventService<T> {
   }
 
   /** The client gave up (it never does on its own with unlimited reconnects) or we closed it. */
-  #onClosed(nc: NatsConnection, error: void | Error): void {
+  #onClosed(nc: NatsConnection, error: Error | undefined): void {
     if (this.#closed || nc !== this.#nc) return;
     this.#nc = undefined;
     this.#natsSub = undefined;
