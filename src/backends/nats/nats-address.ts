@@ -40,7 +40,23 @@ export function parseNatsAddress(address: string | readonly string[]): string[] 
 /** The address without its password, for logs and errors. */
 export function redactNatsAddress(address: string | readonly string[]): string {
   const list = typeof address === 'string' ? [address] : address;
-  return list.map((entry) => String(entry).replace(/\/\/([^@/]*):[^@/]*@/, '//$1:***@')).join(',');
+  return list.map(redactOne).join(',');
+}
+
+/**
+ * Everything between the user name and the last `@` is hidden, so a password
+ * holding a raw `@` or `/` leaks nothing; so is `user:pass@host` without a
+ * scheme, which parses as a URL of scheme `user:` and would be echoed in errors.
+ */
+function redactOne(entry: string): string {
+  const text = String(entry);
+  const at = text.lastIndexOf('@');
+  if (at < 0) return text;
+  const scheme = text.indexOf('://');
+  const start = scheme >= 0 && scheme < at ? scheme + 3 : 0;
+  const colon = text.indexOf(':', start);
+  if (colon < 0 || colon > at) return text;
+  return `${text.slice(0, colon)}:***${text.slice(at)}`;
 }
 
 /** Wildcards and separators a published subject may not have: `*` and `>` match many subjects, whitespace splits the protocol line. */
