@@ -274,6 +274,27 @@ describe('core NATS on a single server', { timeout: 90_000 }, () => {
     await sub.close();
   });
 
+  test('an event over the server’s max_payload fails that publish only, counted; the connection goes on', async () => {
+    const server = await startNatsServer({ jetstream: false, maxPending: 64 * 1024 });
+    servers.push(server);
+    const service = track(
+      createNatsEventService<SeqEvent>({ natsAddress: server.url, subject: 'faults.big', codec: seqCodec }),
+    );
+    const sub = await service.subscribe();
+    await assert.rejects(service.publishConfirmed({ seq: 0, pad: 'x'.repeat(100 * 1024) }), (error: Error) => {
+      assert.ok(error instanceof PublishError);
+      assert.match(error.message, /refused the publish: .*max_payload/);
+      return true;
+    });
+    service.publish({ seq: 1, pad: 'x'.repeat(100 * 1024) });
+    assert.equal(service.stats.publishFailed, 2);
+    await service.publishConfirmed({ seq: 2 });
+    assert.equal(((await sub.next()).value as SeqEvent).seq, 2);
+    assert.equal(service.status.state, 'ready');
+    assert.equal(service.stats.reconnects, 0);
+    await sub.close();
+  });
+
   test('no server reachable at all: publishes wait bounded, fail counted, status down with the cause', async () => {
     const dead = await startNatsServer({ jetstream: false });
     const url = dead.url;

@@ -667,13 +667,19 @@ class NatsEventServiceImpl<T> implements NatsEventService<T> {
     bodyDropped: TraceContextDrop | undefined,
     eventType: string | undefined,
   ): TraceCarrier | undefined {
-    const fromHeaders = msg.headers === undefined ? {} : traceFromHeaders(msg.headers);
-    if (fromHeaders.dropped !== undefined) this.#traceDropped(fromHeaders.dropped, eventType);
-    if (fromHeaders.trace !== undefined) return fromHeaders.trace;
+    const carried = msg.headers;
+    let headerDropped: TraceContextDrop | undefined;
+    if (carried !== undefined) {
+      const fromHeaders = traceFromHeaders(carried);
+      headerDropped = fromHeaders.dropped;
+      if (headerDropped !== undefined) this.#traceDropped(headerDropped, eventType);
+      if (fromHeaders.trace !== undefined) return fromHeaders.trace;
+    }
+    // The common case, an untraced message: nothing to check, nothing allocated.
     if (bodyTrace === undefined && bodyDropped === undefined) return undefined;
     const checked = checkTraceContext(bodyTrace);
     const dropped = bodyDropped ?? checked.dropped;
-    if (dropped !== undefined && fromHeaders.dropped === undefined) this.#traceDropped(dropped, eventType);
+    if (dropped !== undefined && headerDropped === undefined) this.#traceDropped(dropped, eventType);
     return checked.trace;
   }
 
