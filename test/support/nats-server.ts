@@ -65,6 +65,8 @@ interface NodePlan {
   readonly jetstream: boolean;
   /** Bytes the server holds for one client before it cuts it as a slow consumer. */
   readonly maxPending: number;
+  /** How long a write to one client may block before the server cuts it as a slow consumer. */
+  readonly writeDeadlineMs: number | undefined;
 }
 
 /** Every child still alive, so the process-exit hook can kill what a crashed test left behind. */
@@ -189,6 +191,7 @@ function configText(plan: NodePlan, cluster?: { name: string; port: number; rout
     `port: ${plan.port}`,
     `http: "127.0.0.1:${plan.monitorPort}"`,
     `max_pending: ${plan.maxPending}`,
+    ...(plan.writeDeadlineMs === undefined ? [] : [`write_deadline: "${plan.writeDeadlineMs}ms"`]),
     // The server refuses a max_payload above max_pending.
     `max_payload: ${Math.min(1024 * 1024, plan.maxPending)}`,
   ];
@@ -209,9 +212,11 @@ async function planNode(
   name: string,
   jetstream: boolean,
   maxPending = 64 * 1024 * 1024,
+  writeDeadlineMs?: number,
 ): Promise<NodePlan> {
   return {
     maxPending,
+    writeDeadlineMs,
     name,
     port: await freePort(),
     monitorPort: await freePort(),
@@ -231,12 +236,20 @@ export async function startNatsServer(
     jetstream?: boolean;
     /** The server's `max_pending` per client, in bytes: small to provoke a slow consumer. @default 64 MiB */
     maxPending?: number;
+    /** The server's `write_deadline`: short to cut a stalled consumer soon. @default the server's */
+    writeDeadlineMs?: number;
   } = {},
 ): Promise<NatsServer> {
   installExitHook();
   const root = mkdtempSync(join(tmpdir(), 'tidings-nats-'));
   scratch.add(root);
-  const plan = await planNode(root, 'tidings-single', options.jetstream ?? true, options.maxPending);
+  const plan = await planNode(
+    root,
+    'tidings-single',
+    options.jetstream ?? true,
+    options.maxPending,
+    options.writeDeadlineMs,
+  );
   writeFileSync(plan.configFile, configText(plan));
   const node = createNode(plan) as NatsNode & { start(): Promise<void> };
   try {

@@ -322,7 +322,7 @@ describe('core NATS on a single server', { timeout: 90_000 }, () => {
   });
 
   test('a consumer too slow for the server’s max_pending is cut by the server, and that is a reconnect gap; nothing read is lost uncounted', async () => {
-    const server = await startNatsServer({ jetstream: false, maxPending: 256 * 1024 });
+    const server = await startNatsServer({ jetstream: false, maxPending: 256 * 1024, writeDeadlineMs: 250 });
     servers.push(server);
     const subject = 'faults.slow';
     const service = track(createNatsEventService<SeqEvent>({ natsAddress: server.url, subject, codec: seqCodec }));
