@@ -194,6 +194,40 @@ describe('core NATS on a three-node cluster', { timeout: 120_000 }, () => {
     assert.ok(subscriber.stats.reconnects >= 1);
   });
 
+  test('the whole cluster down: publishes wait bounded and fail counted; when it is back, one reconnect gap and delivery', async () => {
+    assert.ok(cluster);
+    const subject = `faults.all.${randomUUID()}`;
+    const service = open({ subject, publishTimeoutMs: 300, maxPendingWhileDown: 4, heartbeatMs: 250 });
+    const states = statesOf(service);
+    const sub = await service.subscribe();
+    await service.publishConfirmed({ seq: 0 });
+    assert.equal(((await sub.next()).value as SeqEvent).seq, 0);
+    await Promise.all(cluster.nodes.map((node) => node.kill()));
+    try {
+      await waitFor(
+        () => `down, heard ${states}`,
+        () => service.status.state === 'down',
+        WAIT_MS,
+      );
+      for (let i = 1; i <= 10; i++) service.publish({ seq: i });
+      assert.equal(service.stats.publishFailed, 6, 'beyond maxPendingWhileDown, at once');
+      await assert.rejects(service.publishConfirmed({ seq: 11 }), PublishError);
+      await waitFor('the parked ones time out', () => service.stats.publishFailed === 11, WAIT_MS);
+    } finally {
+      await Promise.all(cluster.nodes.map((node) => node.restart()));
+      await cluster.ready();
+    }
+    await waitFor(
+      () => `ready again, heard ${states}`,
+      () => service.status.state === 'ready',
+      WAIT_MS,
+    );
+    await service.publishConfirmed({ seq: 12 });
+    assert.equal(((await sub.next()).value as SeqEvent).seq, 12, 'nothing that failed arrives late');
+    assert.deepEqual(sub.takeGap(), { reason: 'reconnect', dropped: 0 });
+    await sub.close();
+  });
+
   test('1,000 subscriptions share one connection and one server-side subscription, and each gets every event', async () => {
     assert.ok(cluster);
     const subject = `faults.many.${randomUUID()}`;
