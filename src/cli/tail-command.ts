@@ -78,7 +78,6 @@ Storage events are printed without location credentials. Stop with Ctrl-C.
 
 Examples:
   $ tidings tail --redis redis://127.0.0.1:6379
-  $ tidings tail --nats nats://127.0.0.1:4222 --stream storage
   $ tidings tail --stream storage --json --type aip_status_updated_event,aip_created_event`,
     )
     .action(async (options: TailOptions, command: Command) => {
