@@ -208,7 +208,7 @@ function backendOf(options: ServeOptions, command: Command, enduro: EnduroConfig
     if (redis === undefined && enduro !== undefined) return enduroBackend(options, command, enduro);
     if (redis === undefined) {
       throw new UsageError(
-        'serve needs a backend: --redis <url> (or TIDINGS_REDIS_URL) to serve Redis channels, or --demo (or TIDINGS_DEMO=1) for the in-memory demo',
+        'serve needs a backend: --redis <url> (or TIDINGS_REDIS_URL) to serve Redis channels, --nats <url> (or TIDINGS_NATS_URL) for NATS subjects, or --demo (or TIDINGS_DEMO=1) for the in-memory demo',
       );
     }
     return redisBackend(options, command, redis, enduro);
