@@ -21,6 +21,8 @@ export type {
   InMemoryHistoryOptions,
 } from './backends/memory/memory-event-service.js';
 export { createInMemoryEventService } from './backends/memory/memory-event-service.js';
+export type { NatsEventService, NatsEventServiceOptions } from './backends/nats/nats-event-service.js';
+export { createNatsEventService } from './backends/nats/nats-event-service.js';
 export { createNopEventService } from './backends/nop/nop-event-service.js';
 export type { RedisEventService, RedisEventServiceOptions } from './backends/redis/redis-event-service.js';
 export { createRedisEventService } from './backends/redis/redis-event-service.js';
@@ -65,6 +67,13 @@ export { createPrometheusMetrics } from './gateway/prometheus-metrics.js';
 export type { SseMessage } from './gateway/sse-writer.js';
 export { formatSseComment, formatSseMessage } from './gateway/sse-writer.js';
 export { ingestCodec, storageCodec } from './monitor/codec.js';
+export type { NatsConfig } from './monitor/nats-services.js';
+export {
+  DEFAULT_INGEST_SUBJECT,
+  DEFAULT_STORAGE_SUBJECT,
+  newIngestEventServiceNats,
+  newStorageEventServiceNats,
+} from './monitor/nats-services.js';
 export {
   publishIngestEvent,
   publishIngestEventConfirmed,
@@ -164,3 +173,4 @@ export {
 } from './monitor/services.js';
 export { traceContextOf } from './observability/event-trace.js';
 export type { TelemetryCounts, TelemetryOptions } from './observability/instrumentation.js';
+export { traceFromHeaders, traceHeaders } from './observability/nats-trace-headers.js';
