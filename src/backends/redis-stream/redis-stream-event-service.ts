@@ -28,7 +28,14 @@ import {
   openReader,
   type TrimArguments,
 } from './stream-connections.js';
-import { isNoSuchKey, type RawEntry, readEntry, readStreamInfo, type StreamInfo } from './stream-entries.js';
+import {
+  isNoSuchKey,
+  type RawEntry,
+  readEntry,
+  readStreamInfo,
+  type StreamInfo,
+  trimmedAfter,
+} from './stream-entries.js';
 import { canonicalId, compareIds, START_ID } from './stream-ids.js';
 
 /** How much of the stream Redis keeps, hence how far back `subscribe({ from })` reaches. */
@@ -567,12 +574,16 @@ class RedisStreamEventServiceImpl<T> implements RedisStreamEventService<T> {
           const newest = await this.#onReader((reader) => reader.xrevrange(this.streamKey, '+', '-', 'COUNT', 1));
           this.#readerLast = newest[0]?.[0] ?? START_ID;
           this.#recovered(false);
-          this.#waitingForReader.settleAll();
         } else if (this.#readerLost) {
           await this.#checkContinuity();
         }
-        const reply = await this.#readOnce(this.#readerLast);
-        if (reply !== null) this.#onRead(reply);
+        const previous = this.#readerLast;
+        const reply = await this.#readOnce(previous);
+        const entries = reply?.[0]?.[1];
+        if (entries !== undefined && entries.length > 0) {
+          await this.#checkTrimmedBefore(previous, entries);
+          this.#onRead(entries);
+        }
       } catch (error) {
         if (this.#closed) return;
         if (!this.#readerLost) {
@@ -610,9 +621,13 @@ class RedisStreamEventServiceImpl<T> implements RedisStreamEventService<T> {
     }, this.#blockMs + this.#heartbeatMs);
     watchdog.unref();
     try {
-      return (await this.#onReader((r) =>
+      const read = this.#onReader((r) =>
         r.xread('COUNT', this.#readCount, 'BLOCK', this.#blockMs, 'STREAMS', this.streamKey, after),
-      )) as [string, RawEntry[]][] | null;
+      );
+      // XREAD is on the wire now (ioredis writes at once on a ready connection), ahead of anything a
+      // subscriber resumed here publishes: Redis serves it the entries of that first append whole.
+      this.#waitingForReader.settleAll();
+      return (await read) as [string, RawEntry[]][] | null;
     } finally {
       clearTimeout(watchdog);
     }
@@ -638,10 +653,10 @@ class RedisStreamEventServiceImpl<T> implements RedisStreamEventService<T> {
       this.#recovered(true);
       return;
     }
-    if (info !== undefined && compareIds(info.maxDeletedId, last) >= 0) {
+    if (info !== undefined && compareIds(info.lastGeneratedId, last) >= 0 && trimmedAfter(info, last)) {
+      // Trimmed past the last entry read, while we were away: what Redis kept follows.
       this.#recovered(true);
-      // Trimmed up to our entry: a loss only if beyond it.
-      if (compareIds(info.maxDeletedId, last) > 0) this.#fanOut.reportGap('expired');
+      this.#fanOut.reportGap('expired');
       return;
     }
     this.#logger.warn(
@@ -664,9 +679,38 @@ class RedisStreamEventServiceImpl<T> implements RedisStreamEventService<T> {
     this.#statusChanged();
   }
 
-  #onRead(reply: [string, RawEntry[]][]): void {
-    const entries = reply[0]?.[1];
-    if (entries === undefined) return;
+  /**
+   * Tells live subscriptions when Redis trimmed entries the reader never got
+   * (it fell behind by more than the retention). Trimming keeps at least
+   * `maxLen` entries, so a loss shows as a full read unless `maxLen` is below
+   * the read count; only then is Redis asked. Trimming that reached past the
+   * first entry read is taken as a loss only after a full read: the reader is
+   * that far behind.
+   */
+  async #checkTrimmedBefore(previous: string, entries: RawEntry[]): Promise<void> {
+    const full = entries.length >= this.#readCount;
+    if (!full && (this.#trim.maxLen === undefined || this.#trim.maxLen >= this.#readCount)) return;
+    const info = await this.#onReader(async (reader) => {
+      try {
+        return readStreamInfo(await reader.xinfo('STREAM', this.streamKey));
+      } catch (error) {
+        if (isNoSuchKey(error)) return undefined;
+        throw error;
+      }
+    });
+    if (info === undefined || !trimmedAfter(info, previous)) return;
+    const first = (entries[0] as RawEntry)[0];
+    // Trimmed past what this read returned too: taken as a loss only after a full read, when the reader is that far behind.
+    if (compareIds(info.firstId, first) <= 0 || full) {
+      this.#logger.warn(
+        { stream: this.streamKey, lastRead: previous, oldestHeld: info.firstId },
+        'Redis trimmed stream entries before they were read: the reader fell behind the retention bound',
+      );
+      this.#fanOut.reportGap('expired');
+    }
+  }
+
+  #onRead(entries: RawEntry[]): void {
     for (const [id, fields] of entries) {
       this.#readerLast = id;
       const entry = readEntry(fields);
@@ -726,10 +770,7 @@ class RedisStreamEventServiceImpl<T> implements RedisStreamEventService<T> {
         ({ info, entries }) => {
           reading = false;
           if (sub.closed || !sub.replaying) return;
-          if (checkExpiry && info !== undefined && compareIds(info.maxDeletedId, cursor) > 0) {
-            sub.reportGap('expired', 0);
-            cursor = info.maxDeletedId;
-          }
+          if (checkExpiry && info !== undefined && trimmedAfter(info, cursor)) sub.reportGap('expired', 0);
           checkExpiry = true;
           for (const [id, fields] of entries) {
             if (compareIds(id, cursor) <= 0) continue;

@@ -13,18 +13,21 @@ export interface TrimArguments {
 }
 
 /**
- * Appends each text as an entry `m` in order, trimming by count on every
- * XADD and by age once per batch (Redis 7.0 takes one strategy per XADD).
- * KEYS[1] the stream; ARGV: operator, MAXLEN ('' for none), MINID ('' for none), texts…
+ * Appends each text as an entry `m` in order. Trimming comes first, once per
+ * batch, never between the batch's own entries: a reader blocked in XREAD is
+ * served right after the script, so it gets every entry of a batch even when
+ * the batch is larger than the bound. The stream holds at most the bound
+ * plus one batch. KEYS[1] the stream; ARGV: operator, MAXLEN ('' for none),
+ * MINID ('' for none), texts…
  */
 const APPEND_EACH = `local key, op, maxlen, minid = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+if maxlen ~= '' then redis.call('XTRIM', key, 'MAXLEN', op, maxlen) end
+if minid ~= '' then redis.call('XTRIM', key, 'MINID', op, minid) end
 local added = {}
 for i = 4, #ARGV do
-  if maxlen ~= '' then redis.call('XADD', key, 'MAXLEN', op, maxlen, '*', 'm', ARGV[i])
-  else redis.call('XADD', key, '*', 'm', ARGV[i]) end
+  redis.call('XADD', key, '*', 'm', ARGV[i])
   added[i - 3] = 1
 end
-if minid ~= '' then redis.call('XTRIM', key, 'MINID', op, minid) end
 return added`;
 
 /** The command connection: appends (batched), replay reads, stream info. */
