@@ -12,7 +12,8 @@
  *   ingest codec, and joins live delivery at the end.
  * - raw ioredis `XRANGE` paging: a loop of `XRANGE key (<last> + COUNT <page>`
  *   with `JSON.parse` of each entry, no validation: the floor for reading the
- *   same entries from Node.
+ *   same entries from Node; and the same loop decoding with the ingest codec
+ *   (validation on), the floor for what Tidings does per event.
  * - Tidings in-memory: `subscribe({ from: 'oldest' })` on a service whose
  *   history holds the same 100,000 events (no I/O, no decoding).
  *
@@ -27,6 +28,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { createInMemoryEventService } from '../src/backends/memory/memory-event-service.js';
+import { ingestCodec } from '../src/monitor/codec.js';
 import { newIngestEventServiceRedisStream } from '../src/monitor/redis-stream-services.js';
 import type { MonitorEvent } from '../src/monitor/schemas.js';
 import { startRedisServer } from '../test/support/redis-server.js';
@@ -69,11 +71,12 @@ function makeEvent(seq: number): SipUpdated {
 const seqOf = (event: MonitorEvent): number =>
   event.type === 'sip_updated_event' ? (event.value.item.file_count ?? -1) : -1;
 
-type Reader = 'tidings-stream' | 'ioredis-xrange' | 'tidings-memory';
-const READERS: readonly Reader[] = ['tidings-stream', 'ioredis-xrange', 'tidings-memory'];
+type Reader = 'tidings-stream' | 'ioredis-xrange' | 'ioredis-xrange-codec' | 'tidings-memory';
+const READERS: readonly Reader[] = ['tidings-stream', 'ioredis-xrange', 'ioredis-xrange-codec', 'tidings-memory'];
 const LABEL: Record<Reader, string> = {
   'tidings-stream': `Tidings Redis Streams, subscribe({ from: 'oldest' }), buffer ${int(PAGE)} (ingest codec, validation on)`,
   'ioredis-xrange': `raw ioredis XRANGE paging, ${int(PAGE)} per page, JSON.parse`,
+  'ioredis-xrange-codec': `raw ioredis XRANGE paging, ${int(PAGE)} per page, ingest codec decode (validation on)`,
   'tidings-memory': "Tidings in-memory history, subscribe({ from: 'oldest' })",
 };
 
@@ -125,14 +128,22 @@ async function runReplay(reader: Reader, url: string): Promise<ReplayResult> {
   const redis = new Redis(url);
   try {
     await fill(redis, key);
-    if (reader === 'ioredis-xrange') {
+    if (reader === 'ioredis-xrange' || reader === 'ioredis-xrange-codec') {
+      const decode =
+        reader === 'ioredis-xrange'
+          ? (text: string): MonitorEvent => (JSON.parse(text) as { value: MonitorEvent }).value
+          : (text: string): MonitorEvent => {
+              const result = ingestCodec.decode(text);
+              if (!result.ok) throw result.error;
+              return result.event;
+            };
       const started = performance.now();
       let last = '0-0';
       for (;;) {
         const page = await redis.xrange(key, `(${last}`, '+', 'COUNT', PAGE);
         for (const [id, fields] of page) {
           last = id;
-          onSeq(seqOf((JSON.parse(fields[1] as string) as { value: MonitorEvent }).value));
+          onSeq(seqOf(decode(fields[1] as string)));
         }
         if (page.length < PAGE) break;
       }
@@ -181,7 +192,7 @@ async function main(): Promise<void> {
     console.log(`Replay of ${int(EVENTS)} retained events to a new subscriber\n`);
     console.log(
       table(
-        ['reader', 'events/s', 'vs raw XRANGE paging', 'checks'],
+        ['reader', 'events/s', 'vs raw XRANGE paging', 'vs raw XRANGE + codec', 'checks'],
         READERS.map((reader) => {
           const runs = results.get(reader) ?? [];
           const missing = runs.reduce((sum, run) => sum + (EVENTS - run.received), 0);
@@ -195,6 +206,7 @@ async function main(): Promise<void> {
             LABEL[reader],
             spreadOf(rates(reader), formatRate),
             spreadOf(ratios(reader, 'ioredis-xrange'), times),
+            spreadOf(ratios(reader, 'ioredis-xrange-codec'), times),
             notes.length === 0 ? 'all, in order, no gap' : notes.join('; '),
           ];
         }),
@@ -205,7 +217,8 @@ async function main(): Promise<void> {
     const streams = median(rates('tidings-stream'));
     verdicts.check(
       `Redis Streams replay ≥ ${int(TARGET_PER_SECOND)} events/s`,
-      `${int(streams)} events/s (${times(median(ratios('tidings-stream', 'ioredis-xrange')))} raw XRANGE paging)`,
+      `${int(streams)} events/s (${times(median(ratios('tidings-stream', 'ioredis-xrange')))} raw XRANGE paging, ` +
+        `${times(median(ratios('tidings-stream', 'ioredis-xrange-codec')))} raw XRANGE paging with the same codec)`,
       streams >= TARGET_PER_SECOND,
     );
     verdicts.print();

@@ -37,6 +37,7 @@ import {
   trimmedAfter,
 } from './stream-entries.js';
 import { canonicalId, compareIds, START_ID } from './stream-ids.js';
+import { replayInto } from './stream-replay.js';
 
 /** How much of the stream Redis keeps, hence how far back `subscribe({ from })` reaches. */
 export interface StreamRetention {
@@ -102,8 +103,6 @@ export interface RedisStreamEventService<T> extends EventService<T> {
 
 const DEFAULT_MAX_LEN = 100_000;
 const FAILURE_LOG_INTERVAL_MS = 1_000;
-/** A replay read that failed (command connection down) is tried again after this long. */
-const REFILL_RETRY_MS = 200;
 /** After a reply error on the reader (wrong key type, ACL), wait this long before reading again. */
 const READER_ERROR_PAUSE_MS = 1_000;
 
@@ -752,67 +751,23 @@ class RedisStreamEventServiceImpl<T> implements RedisStreamEventService<T> {
 
   // ---- replay -----------------------------------------------------------------------------------
 
-  /**
-   * Feeds `sub` from the stream after `after`, a page of `XRANGE` per refill
-   * on the command connection, and joins it to live delivery once a page
-   * comes back short with nothing left that the reader has not delivered.
-   */
-  #replayInto(sub: LocalSubscription<T>, after: string, checkFirstPage: boolean): void {
-    let cursor = after;
-    let reading = false;
-    let checkExpiry = checkFirstPage;
-    const refill = (): void => {
-      if (reading || sub.closed || !sub.replaying || this.#closed) return;
-      const want = sub.free;
-      if (want === 0) return;
-      reading = true;
-      this.#page(cursor, want).then(
-        ({ info, entries }) => {
-          reading = false;
-          if (sub.closed || !sub.replaying) return;
-          if (checkExpiry && info !== undefined && trimmedAfter(info, cursor)) sub.reportGap('expired', 0);
-          checkExpiry = true;
-          for (const [id, fields] of entries) {
-            if (compareIds(id, cursor) <= 0) continue;
-            cursor = id;
-            const entry = readEntry(fields);
-            if (entry.kind === 'gap') {
-              sub.reportGap('reconnect');
-              continue;
-            }
-            const decoded = entry.kind === 'event' ? this.#decode(entry.text) : this.#invalid(entry.why);
-            if (decoded === undefined) continue;
-            if (sub.deliverRetained(decoded.event, this.#positions.format(id))) this.#telemetry.delivered(1);
-          }
-          if (entries.length >= want) return; // the buffer is full: the next read comes as it drains
-          const live = this.#readerLast;
-          if (live === undefined || this.#readerLost) {
-            // Where live delivery stands is unknown until the reader is back: look again soon.
-            this.#retryLater(refill);
-            return;
-          }
-          if (entries.length === 0 || compareIds(cursor, live) >= 0) {
-            if (compareIds(cursor, live) > 0) this.#guards.set(sub, cursor);
-            sub.endReplay();
-            return;
-          }
-          // The reader delivered entries this read came too early to see: read them.
-          refill();
-        },
-        (error: unknown) => {
-          reading = false;
-          if (this.#closed || sub.closed) return;
-          this.#noteFailure('reading retained entries failed; trying again', error);
-          this.#retryLater(refill);
-        },
-      );
-    };
-    sub.beginReplay(refill);
-    refill();
-  }
-
-  #retryLater(refill: () => void): void {
-    setTimeout(refill, REFILL_RETRY_MS).unref();
+  /** Feeds `sub` from the stream after `after` (see {@link replayInto}), then joins it to live delivery. */
+  #replayInto(sub: LocalSubscription<T>, after: string, checkFirstRead: boolean): void {
+    replayInto(sub, after, checkFirstRead, {
+      page: (from, count) => this.#page(from, count),
+      decode: (entry) => (entry.kind === 'event' ? this.#decode(entry.text)?.event : this.#invalid(entry.why)),
+      position: (id) => this.#positions.format(id),
+      liveLast: () => (this.#readerLost ? undefined : this.#readerLast),
+      joinLive: (joining, through) => {
+        const live = this.#readerLast;
+        // Ahead of live delivery: the entries up to `through` must not reach it a second time.
+        if (live !== undefined && compareIds(through, live) > 0) this.#guards.set(joining, through);
+        joining.endReplay();
+      },
+      delivered: (count) => this.#telemetry.delivered(count),
+      failed: (error) => this.#noteFailure('reading retained entries failed; trying again', error),
+      closed: () => this.#closed,
+    });
   }
 
   /** Up to `count` entries after `after`, with the stream info that tells whether entries after it were trimmed. */
