@@ -186,6 +186,8 @@ class RedisStreamEventServiceImpl<T> implements RedisStreamEventService<T> {
   /** Rejects the reader's command in flight when its connection closes (ioredis would keep it forever). */
   #abandonRead: ((error: Error) => void) | undefined;
   #readerPause: { timer: NodeJS.Timeout; resume: () => void } | undefined;
+  /** When the reader connection last became ready (`performance.now()`): silence before it is a reconnect, not a hang. */
+  #readerReadyAt = 0;
   #waitingForReader = new WaitList();
   /**
    * Subscriptions that left replay ahead of the reader: live entries up to
@@ -548,19 +550,46 @@ class RedisStreamEventServiceImpl<T> implements RedisStreamEventService<T> {
       this.#statusChanged();
     });
     reader.on('ready', () => {
+      this.#readerReadyAt = performance.now();
       this.#readerFailure = undefined;
     });
     this.#reader = reader;
     return reader;
   }
 
-  /** Runs one command on the reader, given up (rejected) if its connection closes first. */
-  #onReader<R>(command: (reader: Redis) => Promise<R>): Promise<R> {
+  /**
+   * Runs one command on the reader, given up (rejected) if its connection
+   * closes first. A watchdog reopens the connection when Redis has not
+   * answered within `blockingMs` plus the heartbeat slack since the command
+   * could have been sent (a hung server, or a network that drops packets
+   * without closing); waiting for a reconnect does not count.
+   */
+  #onReader<R>(command: (reader: Redis) => Promise<R>, blockingMs = 0): Promise<R> {
     const reader = this.#readerConnection();
+    const limit = blockingMs + this.#heartbeatMs;
+    const sentAt = performance.now();
+    let watchdog: NodeJS.Timeout | undefined;
+    const arm = (delay: number): void => {
+      watchdog = setTimeout(() => {
+        const silent = performance.now() - Math.max(sentAt, this.#readerReadyAt);
+        if (reader.status !== 'ready' || silent < limit) {
+          arm(reader.status === 'ready' ? limit - silent : limit);
+          return;
+        }
+        this.#logger.warn(
+          { stream: this.streamKey, address: this.#address, silentMs: Math.round(silent) },
+          'Redis did not answer the stream reader in time; reopening its connection',
+        );
+        reader.disconnect(true);
+      }, delay);
+      watchdog.unref();
+    };
+    arm(limit);
     return new Promise<R>((resolve, reject) => {
       this.#abandonRead = reject;
       command(reader).then(resolve, reject);
     }).finally(() => {
+      clearTimeout(watchdog);
       this.#abandonRead = undefined;
     });
   }
@@ -607,29 +636,16 @@ class RedisStreamEventServiceImpl<T> implements RedisStreamEventService<T> {
     });
   }
 
-  /** One `XREAD BLOCK`, with a watchdog: not answered within the block time plus slack, the connection is hung. */
+  /** One `XREAD BLOCK`; not answered within the block time plus the slack, the connection counts as hung. */
   async #readOnce(after: string): Promise<[string, RawEntry[]][] | null> {
-    const reader = this.#readerConnection();
-    const watchdog = setTimeout(() => {
-      if (reader.status !== 'ready') return; // not sent yet: waiting for the reconnect is not a hang
-      this.#logger.warn(
-        { stream: this.streamKey, address: this.#address, silentMs: this.#blockMs + this.#heartbeatMs },
-        'Redis did not answer XREAD BLOCK in time; reopening the stream reader connection',
-      );
-      reader.disconnect(true);
-    }, this.#blockMs + this.#heartbeatMs);
-    watchdog.unref();
-    try {
-      const read = this.#onReader((r) =>
-        r.xread('COUNT', this.#readCount, 'BLOCK', this.#blockMs, 'STREAMS', this.streamKey, after),
-      );
-      // XREAD is on the wire now (ioredis writes at once on a ready connection), ahead of anything a
-      // subscriber resumed here publishes: Redis serves it the entries of that first append whole.
-      this.#waitingForReader.settleAll();
-      return (await read) as [string, RawEntry[]][] | null;
-    } finally {
-      clearTimeout(watchdog);
-    }
+    const read = this.#onReader(
+      (r) => r.xread('COUNT', this.#readCount, 'BLOCK', this.#blockMs, 'STREAMS', this.streamKey, after),
+      this.#blockMs,
+    );
+    // XREAD is on the wire now (ioredis writes at once on a ready connection), ahead of anything a
+    // subscriber resumed here publishes: Redis serves it the entries of that first append whole.
+    this.#waitingForReader.settleAll();
+    return (await read) as [string, RawEntry[]][] | null;
   }
 
   /**
@@ -774,11 +790,14 @@ class RedisStreamEventServiceImpl<T> implements RedisStreamEventService<T> {
   async #page(after: string, count: number): Promise<{ info: StreamInfo | undefined; entries: RawEntry[] }> {
     const { connection } = this.#commandConnection();
     if (connection.status !== 'ready') await this.#commandsReady();
-    const replies = await connection
-      .pipeline()
-      .xinfo('STREAM', this.streamKey)
-      .xrange(this.streamKey, `(${after}`, '+', 'COUNT', count)
-      .exec();
+    const replies = await this.#answeredInTime(
+      connection
+        .pipeline()
+        .xinfo('STREAM', this.streamKey)
+        .xrange(this.streamKey, `(${after}`, '+', 'COUNT', count)
+        .exec(),
+      'XRANGE',
+    );
     const [infoError, infoReply] = replies?.[0] ?? [];
     if (infoError && !isNoSuchKey(infoError)) throw infoError;
     const [rangeError, rangeReply] = replies?.[1] ?? [];
@@ -790,7 +809,7 @@ class RedisStreamEventServiceImpl<T> implements RedisStreamEventService<T> {
     const { connection } = this.#commandConnection();
     if (connection.status !== 'ready') await this.#commandsReady();
     try {
-      return readStreamInfo(await connection.xinfo('STREAM', this.streamKey));
+      return readStreamInfo(await this.#answeredInTime(connection.xinfo('STREAM', this.streamKey), 'XINFO STREAM'));
     } catch (error) {
       if (isNoSuchKey(error)) return undefined;
       throw this.#failure(
@@ -799,6 +818,24 @@ class RedisStreamEventServiceImpl<T> implements RedisStreamEventService<T> {
         error,
       );
     }
+  }
+
+  /** `reply`, or a ConnectionError once Redis left it unanswered for the subscribe timeout (a hung server). */
+  #answeredInTime<R>(reply: Promise<R>, command: string): Promise<R> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new ConnectionError(
+              `Redis at ${this.#address} did not answer ${command} within ${this.#subscribeTimeoutMs} ms`,
+            ),
+          ),
+        this.#subscribeTimeoutMs,
+      );
+      timer.unref();
+    });
+    return Promise.race([reply, late]).finally(() => clearTimeout(timer));
   }
 
   #commandsReady(): Promise<void> {
