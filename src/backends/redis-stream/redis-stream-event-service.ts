@@ -771,7 +771,8 @@ class RedisStreamEventServiceImpl<T> implements RedisStreamEventService<T> {
   #replayInto(sub: LocalSubscription<T>, after: string, checkFirstRead: boolean): void {
     replayInto(sub, after, checkFirstRead, {
       page: (from, count) => this.#page(from, count),
-      decode: (entry) => (entry.kind === 'event' ? this.#decode(entry.text)?.event : this.#invalid(entry.why)),
+      decode: (text) => this.#decode(text)?.event,
+      skip: (why) => this.#invalid(why),
       position: (id) => this.#positions.format(id),
       liveLast: () => (this.#readerLost ? undefined : this.#readerLast),
       joinLive: (joining, through) => {
