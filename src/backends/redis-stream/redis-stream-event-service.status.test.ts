@@ -48,7 +48,7 @@ async function readerFlags(redis: RedisServer): Promise<string | undefined> {
   }
 }
 
-describe('Redis Streams backend status', () => {
+describe('Redis Streams backend status', { timeout: 60_000 }, () => {
   it('is connecting until Redis answers, ready once reading, down while Redis is gone, closed at the end', async () => {
     const redis = await server();
     redis.pause(); // connections are accepted by the kernel and never answered
