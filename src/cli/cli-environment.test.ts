@@ -83,7 +83,10 @@ describe('tidings CLI: command line and environment', () => {
     ] as const) {
       const both = await refused(['serve', '--port', '0', ...args], env);
       assert.equal(both.code, 1, both.stdout);
-      assert.match(both.stderr, /runs on the in-memory backend and .* on Redis: choose one/);
+      assert.match(
+        both.stderr,
+        /(--demo and --redis|TIDINGS_DEMO and TIDINGS_REDIS_URL) name different backends: choose one/,
+      );
     }
   });
 

@@ -57,7 +57,7 @@ describe('tidings CLI (built) on NATS', { timeout: 60_000 }, () => {
       fixture('ingest/sip_created_event.full.json'),
     ]);
     assert.equal(both.code, 1);
-    assert.match(both.stderr, /--nats and --redis name two backends: choose one/);
+    assert.match(both.stderr, /--nats and --redis name different backends: choose one/);
   });
 
   it('publish --nats with no server reachable fails with a clear reason, bounded', async () => {

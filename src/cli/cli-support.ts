@@ -182,3 +182,47 @@ export function shutdownSignal(): Promise<NodeJS.Signals> {
     process.on('SIGTERM', on);
   });
 }
+
+/** One backend a command can be pointed at: the option that names it, and how a user spells it. */
+export interface BackendChoice<K extends string> {
+  readonly kind: K;
+  /** The option's attribute name (`redisStream` for `--redis-stream`). */
+  readonly key: string;
+  readonly flag: string;
+  readonly env: string;
+}
+
+/**
+ * The backend named on the command line, else the one named in the
+ * environment, else `undefined` (a default or a config file decides). Two named
+ * on the same level are a usage error: nothing is guessed.
+ */
+export function chosenBackend<K extends string>(command: Command, choices: readonly BackendChoice<K>[]): K | undefined {
+  for (const level of ['cli', 'env'] as const) {
+    const named = choices.filter((choice) => {
+      const value: unknown = command.getOptionValue(choice.key);
+      return command.getOptionValueSource(choice.key) === level && value !== undefined && value !== false;
+    });
+    const [first, second] = named;
+    if (second !== undefined) {
+      const spell = (choice: BackendChoice<K>): string => (level === 'cli' ? choice.flag : choice.env);
+      throw new UsageError(
+        `${spell(first as BackendChoice<K>)} and ${spell(second)} name different backends: choose one`,
+      );
+    }
+    if (first !== undefined) return first.kind;
+  }
+  return undefined;
+}
+
+/** `--redis-stream`, in the order {@link chosenBackend} names conflicts. */
+export const REDIS_STREAM_CHOICE = {
+  kind: 'redis-stream',
+  key: 'redisStream',
+  flag: '--redis-stream',
+  env: 'TIDINGS_REDIS_STREAM',
+} as const;
+/** `--nats`. */
+export const NATS_CHOICE = { kind: 'nats', key: 'nats', flag: '--nats', env: 'TIDINGS_NATS_URL' } as const;
+/** `--redis` (pub/sub). */
+export const REDIS_CHOICE = { kind: 'redis', key: 'redis', flag: '--redis', env: 'TIDINGS_REDIS_URL' } as const;

@@ -14,14 +14,17 @@ import {
 import {
   CommandFailure,
   channelFor,
+  chosenBackend,
   logLevelOption,
+  NATS_CHOICE,
+  REDIS_CHOICE,
   redisOption,
   rememberingErrors,
   type StreamName,
   stderrLogger,
   UsageError,
 } from './cli-support.js';
-import { monitorServiceOnNats, natsOption, onNats, subjectFor } from './nats-option.js';
+import { monitorServiceOnNats, natsOption, subjectFor } from './nats-option.js';
 
 interface PublishOptions {
   redis: string;
@@ -93,7 +96,8 @@ Examples:
   $ echo '{"value":{"type":"aip_status_updated_event","value":{"uuid":"0b9d7c52-6e1a-4f38-8d2c-7a5e3f1b9c40","status":"stored"}}}' | tidings publish --redis redis://127.0.0.1:6379/0 -`,
     )
     .action(async (eventArg: string | undefined, options: PublishOptions, command: Command) => {
-      await publish(eventArg, options, onNats(command) ? options.nats : undefined);
+      const onNats = chosenBackend(command, [NATS_CHOICE, REDIS_CHOICE]) === 'nats';
+      await publish(eventArg, options, onNats ? options.nats : undefined);
     });
 }
 

@@ -10,8 +10,10 @@ import {
   loadEnduroConfig,
   newIngestEventServiceInMem,
   newIngestEventServiceRedis,
+  newIngestEventServiceRedisStream,
   newStorageEventServiceInMem,
   newStorageEventServiceRedis,
+  newStorageEventServiceRedisStream,
   OidcAuthenticator,
   type OidcProviderConfig,
   parseTokenList,
@@ -20,19 +22,24 @@ import {
   type TokenConfig,
 } from '../index.js';
 import {
+  chosenBackend,
   DEFAULT_CHANNELS,
   integer,
   logLevelOption,
+  NATS_CHOICE,
+  REDIS_CHOICE,
+  REDIS_STREAM_CHOICE,
   redisOption,
   shutdownSignal,
   stderrLogger,
   UsageError,
 } from './cli-support.js';
-import { monitorServiceOnNats, natsOption, onNats, subjectFor } from './nats-option.js';
+import { monitorServiceOnNats, natsOption, subjectFor } from './nats-option.js';
 
 interface ServeOptions {
   redis?: string;
   nats?: string;
+  redisStream?: string;
   ingestChannel: string;
   storageChannel: string;
   port: number;
@@ -58,6 +65,12 @@ export function serveCommand(): Command {
     .description('serve the monitor gateway (SSE streams and the live dashboard)')
     .addOption(redisOption(false))
     .addOption(natsOption())
+    .addOption(
+      new Option(
+        '--redis-stream <url>',
+        'serve Redis Streams instead of pub/sub channels (keys: the channel names), with replay for resuming browsers',
+      ).env('TIDINGS_REDIS_STREAM'),
+    )
     .addOption(
       new Option(
         '--enduro-config <file>',
@@ -143,11 +156,14 @@ export function serveCommand(): Command {
     .addHelpText(
       'after',
       `
-The backend is Redis (--redis or TIDINGS_REDIS_URL) or the in-memory demo
-(--demo or TIDINGS_DEMO=1); one of the two is required. When both are set, the
-one given on the command line wins over the environment. --nats (or
-TIDINGS_NATS_URL) serves core NATS subjects instead of Redis channels (the
-channel options then name the subjects; default enduro.<stream>.events).
+The backend is Redis pub/sub (--redis or TIDINGS_REDIS_URL), Redis Streams
+(--redis-stream or TIDINGS_REDIS_STREAM: the channel options name the stream
+keys, and a browser that reconnects resumes where it left off, within what the
+stream retains), core NATS (--nats or TIDINGS_NATS_URL: the channel options
+name the subjects; default enduro.<stream>.events) or the in-memory demo
+(--demo or TIDINGS_DEMO=1); one is required. When two are set, the one given
+on the command line wins over the environment; two on the same level are an
+error.
 
 With --enduro-config, Redis addresses and channels default to Enduro's
 [event] (ingest) and [storage.event] (storage), with Enduro's ENDURO_*
@@ -160,12 +176,14 @@ URL: the token travels in its #fragment, which is never sent to the server.
 
 Examples:
   $ tidings serve --demo
+  $ tidings serve --redis-stream redis://127.0.0.1:6379 --tokens s3cret
   $ TIDINGS_TOKENS=s3cret tidings serve --redis redis://127.0.0.1:6379/0 --port 9000
   $ TIDINGS_REDIS_URL=redis://127.0.0.1:6379 TIDINGS_METRICS=yes tidings serve --tokens 'viewer:ingest,admin'`,
     )
     .action(async (options: ServeOptions, command: Command) => {
       const enduro = options.enduroConfig === undefined ? undefined : loadEnduroConfig({ path: options.enduroConfig });
-      await serve(options, backendOf(options, command, enduro), authOf(options, command, enduro));
+      const backend = backendOf(options, command, enduro);
+      await serve(options, backend, authOf(options, command, enduro));
     });
 }
 
@@ -176,57 +194,70 @@ interface RedisStream {
 }
 
 type Backend =
-  | { kind: 'redis'; ingest: RedisStream; storage: RedisStream }
+  | { kind: 'redis' | 'redis-stream'; ingest: RedisStream; storage: RedisStream }
   | { kind: 'nats'; url: string; ingest: string; storage: string }
   | { kind: 'demo' };
 
+const SERVE_BACKENDS = [
+  REDIS_STREAM_CHOICE,
+  NATS_CHOICE,
+  { kind: 'demo', key: 'demo', flag: '--demo', env: 'TIDINGS_DEMO' },
+  REDIS_CHOICE,
+] as const;
+
 /**
- * Redis or the in-memory demo. Serving the in-memory backend without the demo
- * would serve nothing (no other process can publish into it), so one of the
- * two must be chosen; when both are, the command line wins over the
- * environment, and both on the same level is an error.
+ * The backend to serve. Serving the in-memory backend without the demo would
+ * serve nothing (no other process can publish into it), so one must be named,
+ * or an Enduro config file must give Redis addresses.
  */
 function backendOf(options: ServeOptions, command: Command, enduro: EnduroConfig | undefined): Backend {
-  if (options.demo && options.nats !== undefined) {
-    if (command.getOptionValueSource('demo') === command.getOptionValueSource('nats')) {
-      throw new UsageError('--demo runs on the in-memory backend and --nats on NATS: choose one');
+  switch (chosenBackend(command, SERVE_BACKENDS)) {
+    case 'demo':
+      return { kind: 'demo' };
+    case 'nats': {
+      // The channel options name the subjects when given; Redis channel names are no default for subjects.
+      const given = (name: 'ingestChannel' | 'storageChannel'): string | undefined =>
+        command.getOptionValueSource(name) === 'default' ? undefined : options[name];
+      return {
+        kind: 'nats',
+        url: options.nats as string,
+        ingest: subjectFor('ingest', given('ingestChannel')),
+        storage: subjectFor('storage', given('storageChannel')),
+      };
     }
-  }
-  if (!options.demo && options.nats !== undefined && onNats(command)) {
-    // The channel options name the subjects when given; Redis channel names are no default for subjects.
-    const given = (name: 'ingestChannel' | 'storageChannel'): string | undefined =>
-      command.getOptionValueSource(name) === 'default' ? undefined : options[name];
-    return {
-      kind: 'nats',
-      url: options.nats,
-      ingest: subjectFor('ingest', given('ingestChannel')),
-      storage: subjectFor('storage', given('storageChannel')),
-    };
-  }
-  const redis = options.redis;
-  if (!options.demo) {
-    if (redis === undefined && enduro !== undefined) return enduroBackend(options, command, enduro);
-    if (redis === undefined) {
+    case 'redis-stream':
+      return redisBackend(options, command, options.redisStream as string, enduro, 'redis-stream');
+    case 'redis':
+      return redisBackend(options, command, options.redis as string, enduro, 'redis');
+    case undefined:
+      if (enduro !== undefined) return enduroBackend(options, command, enduro);
       throw new UsageError(
-        'serve needs a backend: --redis <url> (or TIDINGS_REDIS_URL) to serve Redis channels, --nats <url> (or TIDINGS_NATS_URL) for NATS subjects, or --demo (or TIDINGS_DEMO=1) for the in-memory demo',
+        'serve needs a backend: --redis <url> (or TIDINGS_REDIS_URL) to serve Redis channels, --redis-stream <url> (or TIDINGS_REDIS_STREAM) for Redis Streams, --nats <url> (or TIDINGS_NATS_URL) for NATS subjects, or --demo (or TIDINGS_DEMO=1) for the in-memory demo',
       );
-    }
-    return redisBackend(options, command, redis, enduro);
   }
-  if (redis === undefined) return { kind: 'demo' };
-  const demoFromEnv = command.getOptionValueSource('demo') === 'env';
-  const redisFromEnv = command.getOptionValueSource('redis') === 'env';
-  if (demoFromEnv === redisFromEnv) {
-    const [demo, url] = demoFromEnv ? ['TIDINGS_DEMO', 'TIDINGS_REDIS_URL'] : ['--demo', '--redis'];
-    throw new UsageError(`${demo} runs on the in-memory backend and ${url} on Redis: choose one`);
+}
+
+function backendLine(backend: Backend): string {
+  switch (backend.kind) {
+    case 'demo':
+      return 'in-memory, demo producer running';
+    case 'nats':
+      return `nats (${backend.ingest}, ${backend.storage})`;
+    default:
+      return `${backend.kind === 'redis' ? 'redis' : 'redis streams'} (${backend.ingest.channel}, ${backend.storage.channel})`;
   }
-  return demoFromEnv ? redisBackend(options, command, redis, enduro) : { kind: 'demo' };
 }
 
 /** Both streams on the address of --redis; channels from the options, else Enduro's file, else the defaults. */
-function redisBackend(options: ServeOptions, command: Command, url: string, enduro: EnduroConfig | undefined): Backend {
+function redisBackend(
+  options: ServeOptions,
+  command: Command,
+  url: string,
+  enduro: EnduroConfig | undefined,
+  kind: 'redis' | 'redis-stream',
+): Backend {
   return {
-    kind: 'redis',
+    kind,
     ingest: { url, channel: channelOf(options, command, 'ingest', enduro) },
     storage: { url, channel: channelOf(options, command, 'storage', enduro) },
   };
@@ -335,6 +366,18 @@ async function serve(options: ServeOptions, backend: Backend, auth: ServeAuth): 
       backend.url,
       backend.storage,
     ) as StorageEventService;
+  } else if (backend.kind === 'redis-stream') {
+    const tracerProvider = trace.getTracerProvider();
+    ingest = newIngestEventServiceRedisStream(logger, tracerProvider, {
+      redisAddress: backend.ingest.url,
+      streamKey: backend.ingest.channel,
+      meterProvider,
+    });
+    storage = newStorageEventServiceRedisStream(logger, tracerProvider, {
+      redisAddress: backend.storage.url,
+      streamKey: backend.storage.channel,
+      meterProvider,
+    });
   } else {
     const tracerProvider = trace.getTracerProvider();
     ingest = newIngestEventServiceRedis(logger, tracerProvider, {
@@ -382,7 +425,7 @@ async function serve(options: ServeOptions, backend: Backend, auth: ServeAuth): 
     'Tidings monitor gateway',
     `  dashboard  ${dashboard}`,
     `  streams    ${url}/ingest/monitor  ${url}/storage/monitor`,
-    `  backend    ${backend.kind === 'demo' ? 'in-memory, demo producer running' : backend.kind === 'nats' ? `nats (${backend.ingest}, ${backend.storage})` : `redis (${backend.ingest.channel}, ${backend.storage.channel})`}`,
+    `  backend    ${backendLine(backend)}`,
   ];
   if (metrics) lines.push(`  metrics    ${url}/metrics`);
   if (generated !== undefined)

@@ -7,7 +7,9 @@ import {
   ingestCodec,
   type MonitorEvent,
   newIngestEventServiceRedis,
+  newIngestEventServiceRedisStream,
   newStorageEventServiceRedis,
+  newStorageEventServiceRedisStream,
   STORAGE_EVENT_TYPES,
   type StorageMonitorEvent,
   type Subscription,
@@ -15,8 +17,12 @@ import {
 import {
   CommandFailure,
   channelFor,
+  chosenBackend,
   integer,
   logLevelOption,
+  NATS_CHOICE,
+  REDIS_CHOICE,
+  REDIS_STREAM_CHOICE,
   redisOption,
   rememberingErrors,
   type StreamName,
@@ -25,11 +31,13 @@ import {
   UsageError,
 } from './cli-support.js';
 import { eventLine } from './event-line.js';
-import { monitorServiceOnNats, natsOption, onNats, subjectFor } from './nats-option.js';
+import { monitorServiceOnNats, natsOption, subjectFor } from './nats-option.js';
 
 interface TailOptions {
   redis: string;
   nats?: string;
+  redisStream?: string;
+  from?: string;
   stream: StreamName;
   channel?: string;
   json?: boolean;
@@ -52,6 +60,13 @@ export function tailCommand(): Command {
     .description('print the events published on a Redis channel, one line each')
     .addOption(redisOption(true))
     .addOption(natsOption())
+    .addOption(
+      new Option(
+        '--redis-stream <url>',
+        'read a Redis stream (key: the channel name) instead of a pub/sub channel',
+      ).env('TIDINGS_REDIS_STREAM'),
+    )
+    .option('--from <position>', 'with --redis-stream: start after this position, or at "oldest" retained')
     .addOption(
       new Option('-s, --stream <stream>', 'which event union the channel carries')
         .choices(['ingest', 'storage'])
@@ -78,14 +93,21 @@ Storage events are printed without location credentials. Stop with Ctrl-C.
 
 Examples:
   $ tidings tail --redis redis://127.0.0.1:6379
+  $ tidings tail --redis-stream redis://127.0.0.1:6379 --from oldest
   $ tidings tail --stream storage --json --type aip_status_updated_event,aip_created_event`,
     )
     .action(async (options: TailOptions, command: Command) => {
-      await tail(options, onNats(command) ? options.nats : undefined);
+      const backend = chosenBackend(command, TAIL_BACKENDS) ?? 'redis';
+      if (options.from !== undefined && backend !== 'redis-stream') {
+        throw new UsageError('--from needs --redis-stream: a pub/sub channel or subject keeps no history');
+      }
+      await tail(options, backend);
     });
 }
 
-async function tail(options: TailOptions, nats: string | undefined): Promise<void> {
+const TAIL_BACKENDS = [REDIS_STREAM_CHOICE, NATS_CHOICE, REDIS_CHOICE] as const;
+
+async function tail(options: TailOptions, backend: (typeof TAIL_BACKENDS)[number]['kind']): Promise<void> {
   const known: readonly string[] = options.stream === 'ingest' ? INGEST_EVENT_TYPES : STORAGE_EVENT_TYPES;
   const wanted = options.type === undefined ? undefined : new Set(options.type);
   for (const type of wanted ?? []) {
@@ -95,15 +117,23 @@ async function tail(options: TailOptions, nats: string | undefined): Promise<voi
   }
   const logger = rememberingErrors(stderrLogger(options.logLevel));
   const channel =
-    nats === undefined ? channelFor(options.stream, options.channel) : subjectFor(options.stream, options.channel);
-  const config = { redisAddress: options.redis, redisChannel: channel };
+    backend === 'nats' ? subjectFor(options.stream, options.channel) : channelFor(options.stream, options.channel);
   const tracerProvider = trace.getTracerProvider();
-  const service: EventService<MonitorEvent | StorageMonitorEvent> =
-    nats !== undefined
-      ? monitorServiceOnNats(options.stream, logger, tracerProvider, nats, channel)
-      : options.stream === 'ingest'
-        ? newIngestEventServiceRedis(logger, tracerProvider, config)
-        : newStorageEventServiceRedis(logger, tracerProvider, config);
+  const ingest = options.stream === 'ingest';
+  let service: EventService<MonitorEvent | StorageMonitorEvent>;
+  if (backend === 'nats') {
+    service = monitorServiceOnNats(options.stream, logger, tracerProvider, options.nats as string, channel);
+  } else if (backend === 'redis-stream') {
+    const config = { redisAddress: options.redisStream as string, streamKey: channel };
+    service = ingest
+      ? newIngestEventServiceRedisStream(logger, tracerProvider, config)
+      : newStorageEventServiceRedisStream(logger, tracerProvider, config);
+  } else {
+    const config = { redisAddress: options.redis, redisChannel: channel };
+    service = ingest
+      ? newIngestEventServiceRedis(logger, tracerProvider, config)
+      : newStorageEventServiceRedis(logger, tracerProvider, config);
+  }
   // Ctrl-C at any point, even while still connecting, closes the service: that ends the loop below, and nothing is left to report.
   let stopping = false;
   void shutdownSignal().then(() => {
@@ -112,7 +142,7 @@ async function tail(options: TailOptions, nats: string | undefined): Promise<voi
   });
   let sub: Subscription<MonitorEvent | StorageMonitorEvent>;
   try {
-    sub = await service.subscribe({ bufferSize: options.buffer });
+    sub = await service.subscribe({ bufferSize: options.buffer, from: options.from });
   } catch (error) {
     await service.close();
     if (stopping) return;
@@ -127,8 +157,12 @@ async function tail(options: TailOptions, nats: string | undefined): Promise<voi
   for await (const event of sub) {
     const gap = sub.takeGap();
     if (gap !== undefined) {
-      const broker = nats === undefined ? 'Redis' : 'NATS';
-      const why = gap.reason === 'reconnect' ? `${broker} reconnected` : `${gap.dropped} dropped, output too slow`;
+      const why =
+        gap.reason === 'reconnect'
+          ? `${backend === 'nats' ? 'NATS' : 'Redis'} reconnected`
+          : gap.reason === 'expired'
+            ? 'older ones are no longer retained'
+            : `${gap.dropped} dropped, output too slow`;
       process.stderr.write(`! events may have been missed (${why})\n`);
     }
     if (wanted !== undefined && !wanted.has(event.type)) continue;
@@ -136,5 +170,8 @@ async function tail(options: TailOptions, nats: string | undefined): Promise<voi
     const line = options.json ? toText(event) : eventLine(event);
     if (!process.stdout.write(`${line}\n`)) await new Promise((resolve) => process.stdout.once('drain', resolve));
   }
+  const position = sub.position;
   await service.close();
+  // Where to pick up next time, for a stream.
+  if (position !== undefined) process.stderr.write(`last position ${position} (resume with --from ${position})\n`);
 }
