@@ -10,11 +10,19 @@ import { resolveSubscribeOptions } from '../core/subscription.js';
 import { ServiceClosedError } from '../errors.js';
 
 /** Options of {@link withReplayWindow}. */
-export interface ReplayWindowOptions {
+export interface ReplayWindowOptions<T = unknown> {
   /** Most events retained. @default 10000 */
   readonly maxEvents?: number | undefined;
   /** Events older than this are forgotten. @default 3600000 (one hour) */
   readonly maxAgeMs?: number | undefined;
+  /**
+   * Most bytes retained, as `sizeOf` counts them; the oldest events go first.
+   * Keeps a window of large events from holding `maxEvents` of them.
+   * Unbounded when absent.
+   */
+  readonly maxBytes?: number | undefined;
+  /** An event's size for `maxBytes` (e.g. its wire length). Required with `maxBytes`. */
+  readonly sizeOf?: ((event: T) => number) | undefined;
   /**
    * Whether `close()` also closes the wrapped service. `false` when the
    * window only borrows it (the gateway's own windows do).
@@ -71,9 +79,19 @@ const UPSTREAM_BUFFER = 16_384;
  * ```
  * @throws {TypeError} on invalid bounds.
  */
-export function withReplayWindow<T>(service: EventService<T>, options: ReplayWindowOptions = {}): EventService<T> {
+export function withReplayWindow<T>(service: EventService<T>, options: ReplayWindowOptions<T> = {}): EventService<T> {
   if (service.replay !== undefined) return service;
   return new ReplayWindow(service, options);
+}
+
+/** A size that cannot be had (the function threw) counts as 0: the count and age bounds still hold. */
+function sizeOfSafely<T>(sizeOf: (event: T) => number, event: T): number {
+  try {
+    const size = sizeOf(event);
+    return Number.isFinite(size) && size > 0 ? size : 0;
+  } catch {
+    return 0;
+  }
 }
 
 class ReplayWindow<T> implements EventService<T> {
@@ -81,12 +99,15 @@ class ReplayWindow<T> implements EventService<T> {
   readonly #inner: EventService<T>;
   readonly #retained: Retained<T>;
   readonly #closeService: boolean;
+  readonly #sizeOf: ((event: T) => number) | undefined;
   readonly #logger: Logger;
   #upstream: Promise<Subscription<T>> | undefined;
+  /** The upstream subscription once open, while its reader runs. */
+  #reading: Subscription<T> | undefined;
   #stopWatching: (() => void) | undefined;
   #closed = false;
 
-  constructor(inner: EventService<T>, options: ReplayWindowOptions) {
+  constructor(inner: EventService<T>, options: ReplayWindowOptions<T>) {
     const maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
     if (!Number.isSafeInteger(maxEvents) || maxEvents < 1) {
       throw new TypeError(`options.maxEvents must be a positive integer, got ${String(maxEvents)}`);
@@ -95,12 +116,20 @@ class ReplayWindow<T> implements EventService<T> {
     if (!(typeof maxAgeMs === 'number' && maxAgeMs > 0 && Number.isFinite(maxAgeMs))) {
       throw new TypeError(`options.maxAgeMs must be a positive number, got ${String(maxAgeMs)}`);
     }
+    const maxBytes = options.maxBytes;
+    if (maxBytes !== undefined && (!Number.isSafeInteger(maxBytes) || maxBytes < 1)) {
+      throw new TypeError(`options.maxBytes must be a positive integer, got ${String(maxBytes)}`);
+    }
+    if (maxBytes !== undefined && typeof options.sizeOf !== 'function') {
+      throw new TypeError('options.sizeOf must be a function when options.maxBytes is given');
+    }
+    this.#sizeOf = maxBytes === undefined ? undefined : options.sizeOf;
     this.#inner = inner;
     this.#closeService = options.closeService ?? true;
     this.#logger = boundedLogger(options.logger ?? silentLogger);
     this.replay = Object.freeze({ maxEvents, maxAgeMs, approximate: false });
     this.#retained = {
-      history: new History<T | GapMark>(maxEvents, maxAgeMs),
+      history: new History<T | GapMark>(maxEvents, maxAgeMs, maxBytes),
       // Random per window: its history dies with it, so no other window's positions may resolve here.
       positions: new PositionFormat(`gw.${randomBytes(6).toString('base64url')}`, /^(0|[1-9][0-9]{0,15})$/),
       fanOut: new FanOut<T>(),
@@ -156,9 +185,14 @@ class ReplayWindow<T> implements EventService<T> {
   /** Subscribes upstream once; a failed attempt is forgotten, so the next subscriber (or `ready`) tries again. */
   #start(): Promise<Subscription<T>> {
     if (this.#upstream !== undefined) return this.#upstream;
-    // Retry when the backend comes back, rather than only when a client next asks.
     this.#stopWatching ??= this.#inner.onStatus?.((status) => {
-      if (status.state === 'ready' && this.#upstream === undefined && !this.#closed) void this.#start().catch(() => {});
+      if (status.state !== 'ready' || this.#closed) return;
+      // The backend reports a reconnect's gap as it comes back: pass it on now, not with the next event,
+      // so the gateway's `restored` news finds it (this listener was registered before any watcher's).
+      const gap = this.#reading?.takeGap();
+      if (gap !== undefined) this.#lost(gap);
+      // Retry when the backend comes back, rather than only when a client next asks.
+      if (this.#upstream === undefined) void this.#start().catch(() => {});
     });
     const upstream = this.#inner.subscribe({ bufferSize: UPSTREAM_BUFFER, overflow: 'drop-newest' }).then(
       (sub) => {
@@ -166,6 +200,7 @@ class ReplayWindow<T> implements EventService<T> {
           void sub.close();
           throw new ServiceClosedError();
         }
+        this.#reading = sub;
         void this.#pump(sub);
         return sub;
       },
@@ -182,18 +217,24 @@ class ReplayWindow<T> implements EventService<T> {
   /** Copies every upstream event into the history and out to the live subscriptions, in one synchronous step. */
   async #pump(sub: Subscription<T>): Promise<void> {
     const { history, positions, fanOut } = this.#retained;
+    const sizeOf = this.#sizeOf;
     try {
       for (;;) {
         const gap = sub.takeGap();
         if (gap !== undefined) this.#lost(gap);
         const result = await sub.next();
         if (result.done) break;
-        const seq = history.append(result.value, Date.now());
+        const seq = history.append(
+          result.value,
+          Date.now(),
+          sizeOf === undefined ? 0 : sizeOfSafely(sizeOf, result.value),
+        );
         fanOut.deliver(result.value, positions.format(seq));
       }
     } catch (error) {
       this.#logger.warn({ err: error }, 'replay window: its upstream subscription failed');
     }
+    this.#reading = undefined;
     // The wrapped service closed (or the window did): nothing more will come.
     if (!this.#closed) {
       this.#upstream = undefined;
