@@ -13,6 +13,7 @@ import { readIngest, seqEvent } from '../../test/support/seq-monitor-events.js';
 import { until } from '../../test/support/sse-client.js';
 import { waitFor } from '../conformance/harness.js';
 import { newIngestEventServiceRedis } from '../monitor/redis-services.js';
+import { newIngestEventServiceRedisStream } from '../monitor/redis-stream-services.js';
 import { type IngestEventService, newIngestEventServiceInMem } from '../monitor/services.js';
 import type { Gateway } from './gateway.js';
 import { createMonitorGateway } from './monitor-gateway.js';
@@ -251,6 +252,42 @@ describe(`resume at ${CUTS} random cuts of a ${EVENTS.toLocaleString('en')}-even
           assert.equal(ingest.replay, undefined, 'Redis pub/sub keeps no history: the gateway window does');
           const target = {
             name: 'redis-pubsub',
+            gateway,
+            url,
+            publish: (seq: number) => producer.publish(seqEvent(seq)),
+          };
+          if (client === 'raw HTTP') await rawRun(t, target);
+          else await eventSourceRun(t, target, proxy);
+        } finally {
+          await proxy.close();
+          await gateway.close();
+          await Promise.all([ingest.close(), producer.close()]);
+        }
+      });
+    }
+  });
+
+  describe('Redis Streams backend (its own history)', () => {
+    let redisUrl = '';
+    let stopRedis: () => Promise<void> = async () => {};
+    before(async () => {
+      const redis = await startRedisServer();
+      redisUrl = redis.url;
+      stopRedis = redis.stop;
+    });
+    after(() => stopRedis());
+
+    for (const client of ['raw HTTP', 'eventsource'] as const) {
+      it(`${client}: exactly the published sequence`, { timeout: RUN_TIMEOUT_MS + 10_000 }, async (t) => {
+        const config = { redisAddress: redisUrl, streamKey: `random-cut-${client.replace(' ', '-')}` };
+        const ingest = newIngestEventServiceRedisStream(undefined, undefined, config);
+        const producer = newIngestEventServiceRedisStream(undefined, undefined, config);
+        const { gateway, url } = await gatewayOver(ingest);
+        const proxy = await startCutProxy(Number(new URL(url).port));
+        try {
+          assert.notEqual(ingest.replay, undefined, 'the stream itself replays');
+          const target = {
+            name: 'redis-streams',
             gateway,
             url,
             publish: (seq: number) => producer.publish(seqEvent(seq)),
