@@ -64,6 +64,8 @@ export interface SseStreamOptions<T extends object> {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Frames a replaying stream queues before writing them, rather than waiting for the flush timer. */
+const REPLAY_SLICE = 256;
 
 /** The SSE event that tells a client it missed events and should re-fetch. */
 export function gapFrame(gap: Gap): Buffer {
@@ -175,7 +177,8 @@ export class SseStream<T extends object> implements Flushable {
         const result = await sub.next();
         if (result.done || this.#ended) break;
         if (mayShow === undefined || mayShow(result.value)) this.#enqueue(frames.frame(result.value, sub.position));
-        // History waits without loss: a long replay goes at the client's pace, not into the backlog.
+        // History waits without loss: a long replay goes out in slices at the client's pace, not into the backlog.
+        if (sub.replaying && this.#chunks.length >= REPLAY_SLICE) this.flush();
         if (this.#blocked && sub.replaying) {
           await new Promise<void>((resolve) => {
             this.#drained = resolve;
