@@ -205,4 +205,27 @@ describe('gateway resume (Last-Event-ID)', () => {
     assert.equal(everything.frames.filter(isEvent).length, notPings + 1);
     assert.ok(notPings + 1 > types.length);
   });
+
+  it("a replay larger than the per-client byte bound goes out at the client's pace: it is not dropped as slow", async () => {
+    // 20 MB to replay through a 1 MiB bound on what the gateway holds for one client.
+    const { url, ingest, gateway } = await start(undefined, {
+      clientBacklogBytes: 1024 * 1024,
+      clientBufferSize: 8192,
+    });
+    const { outcome: first } = await connected(gateway, url, 1);
+    ingest.publish(seqEvent(0));
+    const { lastId } = await first;
+    const padded = (seq: number) => seqEvent(seq, 2_500);
+    const missed = 8_000;
+    for (let seq = 1; seq <= missed; seq++) ingest.publish(padded(seq));
+    await until(() => gateway.openStreams === 0);
+    const { outcome: back } = await connected(gateway, url, missed + 1, { lastId });
+    ingest.publish(padded(missed + 1)); // live, after the replay
+    const outcome = await back;
+    assert.equal(outcome.cut, true, 'the client read to the end: the gateway did not drop it');
+    assert.deepEqual(
+      seqs(outcome),
+      Array.from({ length: missed + 1 }, (_, i) => i + 1),
+    );
+  });
 });
