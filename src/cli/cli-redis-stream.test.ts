@@ -13,7 +13,7 @@ const fixture = (path: string): string => readFileSync(join('test/fixtures', pat
 const status = (uuid: string): string =>
   `{"value":{"type":"sip_status_updated_event","value":{"uuid":"${uuid}","status":"ingested"}}}`;
 
-describe('tidings CLI on Redis Streams (built)', () => {
+describe('tidings CLI on Redis Streams (built)', { timeout: 120_000 }, () => {
   const bed = cliTestBed();
   let admin: Redis;
   before(() => {

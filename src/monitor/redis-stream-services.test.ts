@@ -14,7 +14,7 @@ import { newIngestEventServiceRedisStream, newStorageEventServiceRedisStream } f
 const redis = await startRedisServer();
 const fixtures = canonicalFixtures();
 
-describe('monitor services on Redis Streams: the same wire text as pub/sub', () => {
+describe('monitor services on Redis Streams: the same wire text as pub/sub', { timeout: 60_000 }, () => {
   const raw = new Redis(redis.url);
   const rawSubscriber = new Redis(redis.url);
   after(async () => {

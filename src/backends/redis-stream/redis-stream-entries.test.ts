@@ -24,7 +24,7 @@ const GAP_RECORD = JSON.stringify({
   until: '2026-12-01T00:00:05Z',
 });
 
-describe('redis stream backend: entries, positions, connections', () => {
+describe('redis stream backend: entries, positions, connections', { timeout: 60_000 }, () => {
   let server: RedisServer;
   let admin: Redis;
   const opened: RedisStreamEventService<SeqEvent>[] = [];

@@ -92,7 +92,7 @@ async function seqsUntil(sub: Subscription<SeqEvent>, last: number): Promise<num
   return seqs;
 }
 
-describe('redis stream backend under faults', () => {
+describe('redis stream backend under faults', { timeout: 60_000 }, () => {
   const servers: RedisServer[] = [];
   const dirs: string[] = [];
   const start = async (args: string[] = []): Promise<RedisServer> => {

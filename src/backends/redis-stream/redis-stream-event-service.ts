@@ -669,9 +669,10 @@ class RedisStreamEventServiceImpl<T> implements RedisStreamEventService<T> {
       return;
     }
     if (info !== undefined && compareIds(info.lastGeneratedId, last) >= 0 && trimmedAfter(info, last)) {
-      // Trimmed past the last entry read, while we were away: what Redis kept follows.
-      this.#recovered(true);
+      // Trimmed past the last entry read, while we were away: what Redis kept follows. The gap comes
+      // before the status, as with pub/sub: whoever hears `ready` finds it already reported.
       this.#fanOut.reportGap('expired');
+      this.#recovered(true);
       return;
     }
     this.#logger.warn(
@@ -680,8 +681,8 @@ class RedisStreamEventServiceImpl<T> implements RedisStreamEventService<T> {
     );
     this.#readerLast = START_ID;
     this.#guards.clear();
-    this.#recovered(true);
     this.#fanOut.reportGap('reconnect');
+    this.#recovered(true);
   }
 
   #recovered(afterLoss: boolean): void {
@@ -771,7 +772,8 @@ class RedisStreamEventServiceImpl<T> implements RedisStreamEventService<T> {
   #replayInto(sub: LocalSubscription<T>, after: string, checkFirstRead: boolean): void {
     replayInto(sub, after, checkFirstRead, {
       page: (from, count) => this.#page(from, count),
-      decode: (entry) => (entry.kind === 'event' ? this.#decode(entry.text)?.event : this.#invalid(entry.why)),
+      decode: (text) => this.#decode(text)?.event,
+      skip: (why) => this.#invalid(why),
       position: (id) => this.#positions.format(id),
       liveLast: () => (this.#readerLost ? undefined : this.#readerLast),
       joinLive: (joining, through) => {

@@ -34,8 +34,11 @@ export interface StreamInfo {
   readonly lastGeneratedId: string;
   /** The oldest entry still held (`recorded-first-entry-id`; trimming moves it, XDEL of the head too). */
   readonly firstId: string;
-  /** Entries ever appended; more than {@link length} once anything was trimmed or deleted. */
-  readonly entriesAdded: number;
+  /**
+   * Entries ever appended; more than {@link length} once anything was
+   * trimmed or deleted. Undefined before Redis 7.0, which does not say.
+   */
+  readonly entriesAdded: number | undefined;
   readonly length: number;
 }
 
@@ -43,8 +46,9 @@ export interface StreamInfo {
 export function readStreamInfo(reply: unknown): StreamInfo | undefined {
   if (!Array.isArray(reply)) return undefined;
   let lastGeneratedId: string | undefined;
-  let firstId = '0-0';
-  let entriesAdded = 0;
+  let firstId: string | undefined;
+  let firstEntryId = '0-0';
+  let entriesAdded: number | undefined;
   let length = 0;
   for (let i = 0; i + 1 < reply.length; i += 2) {
     const name: unknown = reply[i];
@@ -53,8 +57,10 @@ export function readStreamInfo(reply: unknown): StreamInfo | undefined {
     else if (name === 'recorded-first-entry-id' && typeof value === 'string') firstId = value;
     else if (name === 'entries-added' && typeof value === 'number') entriesAdded = value;
     else if (name === 'length' && typeof value === 'number') length = value;
+    else if (name === 'first-entry' && Array.isArray(value) && typeof value[0] === 'string') firstEntryId = value[0];
   }
-  return lastGeneratedId === undefined ? undefined : { lastGeneratedId, firstId, entriesAdded, length };
+  if (lastGeneratedId === undefined) return undefined;
+  return { lastGeneratedId, firstId: firstId ?? firstEntryId, entriesAdded, length };
 }
 
 /**
@@ -65,6 +71,8 @@ export function readStreamInfo(reply: unknown): StreamInfo | undefined {
  * and nothing after it was cut, this says yes: the stream cannot tell.
  */
 export function trimmedAfter(info: StreamInfo, id: string): boolean {
+  // Before Redis 7.0: an ID older than the oldest entry held was held once, and is gone.
+  if (info.entriesAdded === undefined) return id !== '0-0' && info.length > 0 && compareIds(id, info.firstId) < 0;
   if (info.entriesAdded <= info.length) return false;
   if (info.length === 0) return compareIds(id, info.lastGeneratedId) < 0;
   return compareIds(id, info.firstId) < 0;

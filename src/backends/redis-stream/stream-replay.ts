@@ -1,5 +1,5 @@
 import type { LocalSubscription } from '../../core/subscription.js';
-import { type RawEntry, readEntry, type StreamEntry, type StreamInfo, trimmedAfter } from './stream-entries.js';
+import { type RawEntry, readEntry, type StreamInfo, trimmedAfter } from './stream-entries.js';
 import { compareIds } from './stream-ids.js';
 
 /** Entries per `XRANGE` at most: bounds the time one read holds Redis, and what is held ahead per subscription. */
@@ -15,8 +15,10 @@ const EXPIRED = Symbol('expired');
 export interface ReplaySource<T> {
   /** Up to `count` entries after `after`, with the stream info that tells whether entries after it were trimmed. */
   page(after: string, count: number): Promise<{ info: StreamInfo | undefined; entries: RawEntry[] }>;
-  /** The event an entry holds; undefined for one that is skipped (counted and logged by the source). */
-  decode(entry: Exclude<StreamEntry, { kind: 'gap' }>): T | undefined;
+  /** The event an entry's `m` holds; undefined for one that does not decode (counted and logged by the source). */
+  decode(text: string): T | undefined;
+  /** An entry that is neither an event nor a gap record: counted and logged by the source. */
+  skip(why: string): void;
   /** The position of a stream ID. */
   position(id: string): string;
   /** The last ID live delivery took, or undefined while that is unknown (the reader is starting or reconnecting). */
@@ -66,12 +68,22 @@ export function replayInto<T>(
         sub.reportGap('expired', 0);
         continue;
       }
-      const entry = readEntry(item[1]);
-      if (entry.kind === 'gap') {
-        sub.reportGap('reconnect');
-        continue;
+      const fields = item[1];
+      // The common case, as Tidings and the bridge write events: one field `m`.
+      let text = fields.length === 2 && fields[0] === 'm' ? fields[1] : undefined;
+      if (text === undefined) {
+        const entry = readEntry(fields);
+        if (entry.kind === 'gap') {
+          sub.reportGap('reconnect');
+          continue;
+        }
+        if (entry.kind === 'invalid') {
+          source.skip(entry.why);
+          continue;
+        }
+        text = entry.text;
       }
-      const event = source.decode(entry);
+      const event = source.decode(text);
       if (event !== undefined && sub.deliverRetained(event, source.position(item[0]))) handed++;
     }
     if (next === ahead.length) {
