@@ -30,10 +30,11 @@ export interface StreamSource<T extends object> {
   readonly typeOf?: (event: T) => string;
   /**
    * Answers `GET /<scope>/state` with this JSON, after the stream's own
-   * authentication. `allowed` is the client's event-type filter, `undefined`
-   * when it may see every event. Absent: no state route.
+   * authentication. `service` is the one the stream is served from (its
+   * positions are the stream's `id:`s); `allowed` is the client's event-type
+   * filter, `undefined` when it may see every event. Absent: no state route.
    */
-  readonly state?: (allowed: EventTypeFilter | undefined) => Promise<string>;
+  readonly state?: (service: EventService<T>, allowed: EventTypeFilter | undefined) => Promise<string>;
 }
 
 /** Tunables shared by the gateway constructors. */
@@ -339,8 +340,9 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
   }
 
   for (const scope of ['ingest', 'storage'] as const) {
-    const answer = options.streams[scope]?.state;
-    if (answer === undefined) continue;
+    const source = options.streams[scope];
+    const answer = source?.state;
+    if (source === undefined || answer === undefined) continue;
     app.get(`/${scope}/state`, async (request: FastifyRequest, reply: FastifyReply) => {
       let auth: AuthResult;
       try {
@@ -356,7 +358,7 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
       if (closing) return reply.code(503).send({ error: 'gateway is shutting down' });
       const allowed = auth.principal.attributes === undefined ? undefined : filterOf(auth.principal);
       try {
-        const body = await answer(allowed);
+        const body = await answer(source.service, allowed);
         return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8').send(body);
       } catch (error) {
         logger.error({ stream: scope, err: error }, 'monitor state failed');

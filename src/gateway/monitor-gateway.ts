@@ -128,7 +128,7 @@ export function createMonitorGateway(options: MonitorGatewayOptions): Gateway {
     };
     if (stateOptions !== false) {
       const toView = (event: MonitorEvent) => JSON.parse(ingestCodec.encode(event)).value as MonitorStateEvent;
-      Object.assign(source, { state: stateRoute(ingest, toView, INGEST_EVENT_TYPES, stateOptions) });
+      Object.assign(source, { state: stateRoute(toView, INGEST_EVENT_TYPES, stateOptions) });
     }
     streams.ingest = source as unknown as StreamSource<object>;
   }
@@ -142,7 +142,7 @@ export function createMonitorGateway(options: MonitorGatewayOptions): Gateway {
     if (stateOptions !== false) {
       const toView = (event: StorageMonitorEvent) =>
         JSON.parse(encodeRedactedStorageEvent(event)).value as MonitorStateEvent;
-      Object.assign(source, { state: stateRoute(storage, toView, STORAGE_EVENT_TYPES, stateOptions) });
+      Object.assign(source, { state: stateRoute(toView, STORAGE_EVENT_TYPES, stateOptions) });
     }
     streams.storage = source as unknown as StreamSource<object>;
   }
@@ -163,17 +163,16 @@ function positive(name: string, value: number): number {
  * at a time, reused for `cacheMs`.
  */
 function stateRoute<E extends { type: string }>(
-  service: EventService<E>,
   toView: (event: E) => MonitorStateEvent,
   types: readonly string[],
   options: MonitorStateRouteOptions,
-): (allowed: EventTypeFilter | undefined) => Promise<string> {
+): (service: EventService<E>, allowed: EventTypeFilter | undefined) => Promise<string> {
   const maxEvents = positive('maxEvents', options.maxEvents ?? 20_000);
   const maxBytes = positive('maxBytes', options.maxBytes ?? 4 * 1024 * 1024);
   const timeoutMs = positive('timeoutMs', options.timeoutMs ?? 5000);
   const cacheMs = positive('cacheMs', options.cacheMs ?? 1000);
   const answers = new Map<string, { readonly until: number; readonly body: Promise<string> }>();
-  return (allowed) => {
+  return (service, allowed) => {
     const key = allowed === undefined ? '*' : types.map((type) => (allowed(type) ? '1' : '0')).join('');
     const now = Date.now();
     const cached = answers.get(key);
