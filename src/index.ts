@@ -56,6 +56,8 @@ export { createMonitorGateway } from './gateway/monitor-gateway.js';
 export type { MonitorSnapshot } from './gateway/monitor-snapshot.js';
 export type { PrometheusMetrics } from './gateway/prometheus-metrics.js';
 export { createPrometheusMetrics } from './gateway/prometheus-metrics.js';
+export type { ReplayWindowOptions } from './gateway/replay-window.js';
+export { withReplayWindow } from './gateway/replay-window.js';
 export type { SseMessage } from './gateway/sse-writer.js';
 export { formatSseComment, formatSseMessage } from './gateway/sse-writer.js';
 export { ingestCodec, storageCodec } from './monitor/codec.js';

@@ -47,9 +47,13 @@ describe('monitor gateway over HTTP', () => {
     service.publish({ n: 1 });
     service.publish({ n: 2, text: 'two\nlines' });
     await client.waitFor((m) => m.length >= 3);
+    // Each event carries its position as `id:`; the hello ping carries none, and `retry:` comes once.
+    const ids = [...client.raw().matchAll(/^id: (.+)$/gm)].map((match) => match[1]);
+    assert.equal(ids.length, 2);
     assert.equal(
       client.raw(),
-      `data: ${ping('Hello')}\n\ndata: {"value":{"n":1}}\n\ndata: {"value":{"n":2,"text":"two\\nlines"}}\n\n`,
+      `retry: 2000\ndata: ${ping('Hello')}\n\nid: ${ids[0]}\ndata: {"value":{"n":1}}\n\n` +
+        `id: ${ids[1]}\ndata: {"value":{"n":2,"text":"two\\nlines"}}\n\n`,
     );
     client.close();
   });

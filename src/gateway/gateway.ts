@@ -5,15 +5,18 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { type EventAccessTable, type EventTypeFilter, eventTypeFilter } from '../auth/event-access.js';
 import { presentedToken } from '../auth/static-tokens.js';
 import type { Authenticator, AuthResult, Principal, StreamScope } from '../auth/types.js';
-import type { EventService } from '../core/contract.js';
+import type { EventService, Subscription } from '../core/contract.js';
 import { boundedLogger, type Logger, silentLogger } from '../core/logger.js';
+import { PositionError, ReplayUnsupportedError } from '../errors.js';
 import { BackendWatch, readiness } from './backend-watch.js';
 import { type DashboardAsset, loadDashboardAssets } from './dashboard-assets.js';
 import { type DashboardSignIn, fillSignIn, pageHeadersFor } from './dashboard-sign-in.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { FrameCache } from './frame-cache.js';
+import { lastEventIdOf } from './last-event-id.js';
 import type { PrometheusMetrics } from './prometheus-metrics.js';
-import { SseStream, type StreamEndReason } from './sse-stream.js';
+import { withReplayWindow } from './replay-window.js';
+import { resumeGapFrame, SseStream, type StreamEndReason } from './sse-stream.js';
 import { formatSseMessage } from './sse-writer.js';
 
 /** One event stream the gateway serves: a service and how its events look on the wire. */
@@ -57,6 +60,24 @@ export interface GatewayTuning {
    * @default 33554432 (32 MiB)
    */
   readonly clientBacklogBytes?: number;
+  /**
+   * How long a browser waits before reconnecting a dropped stream, in ms:
+   * sent once as `retry:` at the start of each stream. @default 2000
+   */
+  readonly retryMs?: number;
+  /**
+   * Bounds of the window the gateway keeps itself for a stream whose service
+   * cannot replay (Redis pub/sub), so a client reconnecting with
+   * `Last-Event-ID` still resumes (see {@link withReplayWindow}). A service
+   * that replays (in-memory, Redis Streams) is resumed from its own history.
+   * @default { maxEvents: 10000, maxAgeMs: 3600000 }
+   */
+  readonly replayWindow?: {
+    readonly maxEvents?: number;
+    readonly maxAgeMs?: number;
+    /** Most wire bytes retained (the process holds about three times that: event, wire text, frame). @default 8388608 (8 MiB) */
+    readonly maxBytes?: number;
+  };
   /** Longest delay before frames are written, so writes coalesce. @default 10 */
   readonly flushIntervalMs?: number;
   /** Concurrent streams one token may hold; one more gets 429. @default 64 */
@@ -135,6 +156,8 @@ const PAGE_HEADERS = {
 const ANONYMOUS: Principal = Object.freeze({ label: 'anonymous', scopes: new Set<StreamScope>(['ingest', 'storage']) });
 
 const PING_MESSAGE_HELLO = 'Hello';
+/** Of wire JSON: thousands of Enduro's events (about 1 KB each), yet a bounded cost when events are large. */
+const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
 const PING_MESSAGE = 'Ping';
 
 function positiveInteger(name: string, value: number): number {
@@ -158,6 +181,27 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
   const backlogBytes = positiveInteger('clientBacklogBytes', options.clientBacklogBytes ?? 32 * 1024 * 1024);
   const maxStreamsPerToken = positiveInteger('maxStreamsPerToken', options.maxStreamsPerToken ?? 64);
   const scheduler = new FlushScheduler(options.flushIntervalMs ?? 10);
+  const retryMs = options.retryMs ?? 2000;
+  if (!Number.isSafeInteger(retryMs) || retryMs < 0) {
+    throw new TypeError(`options.retryMs must be a non-negative integer, got ${String(retryMs)}`);
+  }
+  // Every stream is served from a service that can replay: its own, or a window the gateway keeps over it.
+  const services = new Map<StreamScope, EventService<object>>();
+  const frameCaches = new Map<StreamScope, FrameCache<object>>();
+  for (const scope of ['ingest', 'storage'] as const) {
+    const source = options.streams[scope];
+    if (source === undefined) continue;
+    const frames = new FrameCache<object>(source.toWire);
+    frameCaches.set(scope, frames);
+    const window = {
+      maxBytes: DEFAULT_WINDOW_BYTES,
+      ...options.replayWindow,
+      sizeOf: (event: object) => frames.wireLength(event),
+      closeService: false,
+      logger,
+    };
+    services.set(scope, withReplayWindow(source.service, window));
+  }
   const corsOrigins = options.corsOrigins ?? [];
   const assets = new Map<string, DashboardAsset>(options.dashboard === false ? [] : loadDashboardAssets());
   const page = assets.get('index.html');
@@ -232,10 +276,7 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
   // Liveness only: a backend outage is /readyz's business, and restarting the process would not end it.
   app.get('/healthz', (_request, reply) => reply.send({ status: closing ? 'closing' : 'ok', streams: open.size }));
   const watches = new Map<StreamScope, BackendWatch>();
-  for (const scope of ['ingest', 'storage'] as const) {
-    const source = options.streams[scope];
-    if (source !== undefined) watches.set(scope, new BackendWatch(scope, source.service, logger));
-  }
+  for (const [scope, service] of services) watches.set(scope, new BackendWatch(scope, service, logger));
   app.get('/readyz', (_request, reply) => {
     const { statusCode, body } = readiness(watches, closing);
     return reply.code(statusCode).header('cache-control', 'no-store').send(body);
@@ -243,9 +284,10 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
 
   for (const scope of ['ingest', 'storage'] as const) {
     const source = options.streams[scope];
-    if (source === undefined) continue;
-    const frames = new FrameCache<object>(source.toWire);
-    const helloFrame = Buffer.from(formatSseMessage({ data: source.ping(PING_MESSAGE_HELLO) }), 'utf8');
+    const service = services.get(scope);
+    const frames = frameCaches.get(scope);
+    if (source === undefined || service === undefined || frames === undefined) continue;
+    const helloFrame = Buffer.from(formatSseMessage({ data: source.ping(PING_MESSAGE_HELLO), retry: retryMs }), 'utf8');
     const pingFrame = Buffer.from(formatSseMessage({ data: source.ping(PING_MESSAGE) }), 'utf8');
 
     app.get(`/${scope}/monitor`, async (request: FastifyRequest, reply: FastifyReply) => {
@@ -286,9 +328,20 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
           .send({ error: `too many concurrent streams for this token (limit ${maxStreamsPerToken})` });
       }
       perToken.set(slot, held + 1);
-      let subscription: Awaited<ReturnType<EventService<object>['subscribe']>>;
+      const resume = lastEventIdOf(raw.headers, raw.url ?? '');
+      let subscription: Subscription<object>;
+      // A resume that cannot be honoured is told as a gap first, then the stream is live from now: never a silent start.
+      let firstFrame: Buffer | undefined = resume.kind === 'malformed' ? resumeGapFrame('malformed') : undefined;
       try {
-        subscription = await source.service.subscribe({ bufferSize, overflow: 'evict' });
+        const from = resume.kind === 'resume' ? resume.from : undefined;
+        try {
+          subscription = await service.subscribe({ bufferSize, overflow: 'evict', from });
+        } catch (error) {
+          if (!(error instanceof PositionError || error instanceof ReplayUnsupportedError)) throw error;
+          logger.debug({ stream: scope, token: label, err: error }, 'monitor stream: Last-Event-ID not resumable');
+          firstFrame = resumeGapFrame(error instanceof PositionError ? error.problem : 'unsupported');
+          subscription = await service.subscribe({ bufferSize, overflow: 'evict' });
+        }
       } catch (error) {
         release(slot);
         logger.error({ stream: scope, err: error }, 'monitor stream: subscribe failed');
@@ -314,6 +367,7 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
         // Headers set so far (CORS) plus the SSE ones.
         headers: { ...(reply.getHeaders() as Record<string, string | number | string[]>), ...SSE_HEADERS },
         helloFrame,
+        firstFrame,
         pingFrame,
         pingIntervalMs,
         maxBacklog: bufferSize,
@@ -388,6 +442,8 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
         closing = true;
         for (const watch of watches.values()) watch.stop();
         for (const stream of [...open]) stream.close();
+        // Only the windows the gateway made: the services themselves belong to their owner.
+        for (const [scope, service] of services) if (service !== options.streams[scope]?.service) await service.close();
         await app.close();
         logger.info({}, 'monitor gateway closed');
       })();

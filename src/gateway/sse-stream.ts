@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Gap, Subscription } from '../core/contract.js';
-import { SlowConsumerError } from '../errors.js';
+import { type PositionProblem, SlowConsumerError } from '../errors.js';
 import type { Flushable, FlushScheduler } from './flush-scheduler.js';
 import type { FrameCache } from './frame-cache.js';
 import { formatSseMessage } from './sse-writer.js';
@@ -30,6 +30,11 @@ export interface SseStreamOptions<T extends object> {
   readonly headers: Record<string, string | number | readonly string[]>;
   /** Written first, at once. */
   readonly helloFrame: Buffer;
+  /**
+   * Written right after the hello, ahead of any event: the gap notice of a
+   * resume that could not be honoured (see {@link resumeGapFrame}).
+   */
+  readonly firstFrame?: Buffer | undefined;
   /** Written every `pingIntervalMs`. */
   readonly pingFrame: Buffer;
   readonly pingIntervalMs: number;
@@ -66,6 +71,17 @@ export function gapFrame(gap: Gap): Buffer {
 }
 
 /**
+ * The gap event for a `Last-Event-ID` the gateway cannot resume from (another
+ * gateway's or a restarted one's position, garbage, or one ahead of what it
+ * knows): `{"reason":"unknown-position","problem":...,"dropped":0}`. The
+ * stream then goes live from now; what was missed is unknown.
+ */
+export function resumeGapFrame(problem: PositionProblem | 'unsupported'): Buffer {
+  const notice = { reason: 'unknown-position', problem, dropped: 0 };
+  return Buffer.from(formatSseMessage({ event: 'gap', data: JSON.stringify(notice) }), 'utf8');
+}
+
+/**
  * One client's event stream: reads its subscription, queues shared frames,
  * and writes them in coalesced batches, respecting socket backpressure.
  *
@@ -85,6 +101,8 @@ export class SseStream<T extends object> implements Flushable {
   #bytes = 0;
   #blocked = false;
   #ended = false;
+  /** Resolves the pump's wait for the socket to drain (while it replays). */
+  #drained: (() => void) | undefined;
   #pingTimer: NodeJS.Timeout | undefined;
   #expiryTimer: NodeJS.Timeout | undefined;
 
@@ -105,6 +123,7 @@ export class SseStream<T extends object> implements Flushable {
     res.on('drain', this.#onDrain);
     res.writeHead(200, this.#o.headers as Record<string, string | number | string[]>);
     this.#enqueue(this.#o.helloFrame);
+    if (this.#o.firstFrame !== undefined) this.#enqueue(this.#o.firstFrame);
     this.flush();
     this.#pingTimer = setInterval(this.#ping, this.#o.pingIntervalMs);
     this.#armExpiry();
@@ -155,7 +174,14 @@ export class SseStream<T extends object> implements Flushable {
         this.sendGap();
         const result = await sub.next();
         if (result.done || this.#ended) break;
-        if (mayShow === undefined || mayShow(result.value)) this.#enqueue(frames.frame(result.value));
+        if (mayShow === undefined || mayShow(result.value)) this.#enqueue(frames.frame(result.value, sub.position));
+        // History waits without loss: a long replay goes at the client's pace, not into the backlog.
+        if (this.#blocked && sub.replaying) {
+          await new Promise<void>((resolve) => {
+            this.#drained = resolve;
+          });
+          if (this.#ended) break;
+        }
       }
       this.#finish('subscription-ended');
     } catch (error) {
@@ -193,6 +219,7 @@ export class SseStream<T extends object> implements Flushable {
 
   #onDrain = (): void => {
     this.#blocked = false;
+    this.#wake();
     if (this.#chunks.length > 0) this.#o.scheduler.mark(this);
   };
 
@@ -204,9 +231,16 @@ export class SseStream<T extends object> implements Flushable {
     this.#finish('write-error', error);
   };
 
+  #wake(): void {
+    const drained = this.#drained;
+    this.#drained = undefined;
+    drained?.();
+  }
+
   #finish(reason: StreamEndReason, error?: unknown): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#wake();
     clearInterval(this.#pingTimer);
     clearTimeout(this.#expiryTimer);
     this.#o.scheduler.forget(this);

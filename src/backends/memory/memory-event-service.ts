@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto';
 import type { BackendStatus, EventService, ReplayInfo, SubscribeOptions, Subscription } from '../../core/contract.js';
 import { FanOut } from '../../core/fan-out.js';
 import { boundedLogger, type Logger, silentLogger } from '../../core/logger.js';
-import { OLDEST, PositionFormat } from '../../core/position.js';
+import { PositionFormat } from '../../core/position.js';
 import { CLOSED, READY, StatusListeners } from '../../core/status-listeners.js';
-import { type LocalSubscription, resolveSubscribeOptions } from '../../core/subscription.js';
-import { PositionError, ReplayUnsupportedError, ServiceClosedError } from '../../errors.js';
+import { resolveSubscribeOptions } from '../../core/subscription.js';
+import { ReplayUnsupportedError, ServiceClosedError } from '../../errors.js';
 import { keepingTraceContexts, rememberTrace } from '../../observability/event-trace.js';
 import { Instrumentation, type TelemetryOptions } from '../../observability/instrumentation.js';
 import { History } from './history.js';
+import { openWithHistory } from './history-replay.js';
 
 /** How much an in-memory service retains for `subscribe({ from })`. */
 export interface InMemoryHistoryOptions {
@@ -133,51 +134,11 @@ class InMemoryEventService<T> implements EventService<T> {
         if (options?.from !== undefined) throw new ReplayUnsupportedError('an in-memory service without history');
         return Promise.resolve(this.#fanOut.open(options));
       }
-      // Checked before opening, so a bad position leaves nothing behind.
-      const after = options?.from === undefined ? undefined : this.#resumeAfter(options.from, history);
-      const sub = this.#fanOut.open(options);
-      if (after === undefined) {
-        sub.startAt(history.next > 1 ? this.#positions.format(history.next - 1) : undefined);
-      } else {
-        sub.startAt(options?.from === OLDEST ? undefined : this.#positions.format(after));
-        this.#replay(sub, history, after + 1);
-      }
+      const sub = openWithHistory({ history, positions: this.#positions, fanOut: this.#fanOut }, options);
       return Promise.resolve(sub);
     } catch (error) {
       return Promise.reject(error);
     }
-  }
-
-  /** The sequence number `from` names (0: before everything). */
-  #resumeAfter(from: string, history: History<T>): number {
-    if (from === OLDEST) return history.first - 1;
-    const seq = Number(this.#positions.parse(from));
-    if (seq >= history.next) {
-      throw new PositionError('ahead', 'the position is ahead of every event this service has published');
-    }
-    return seq;
-  }
-
-  /**
-   * Feeds `sub` from the history, starting at `cursor`, as it reads; it joins
-   * live delivery the moment it has caught up. Delivery is synchronous, so
-   * nothing can be published between its last retained event and joining.
-   */
-  #replay(sub: LocalSubscription<T>, history: History<T>, start: number): void {
-    let cursor = start;
-    const refill = (): void => {
-      history.trim(Date.now());
-      if (cursor < history.first) {
-        sub.reportGap('expired', history.first - cursor);
-        cursor = history.first;
-      }
-      for (let free = sub.free; free > 0 && cursor < history.next; free--, cursor++) {
-        sub.deliverRetained(history.get(cursor), this.#positions.format(cursor));
-      }
-      if (cursor === history.next) sub.endReplay();
-    };
-    sub.beginReplay(refill);
-    refill();
   }
 
   close(): Promise<void> {
