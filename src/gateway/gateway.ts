@@ -394,9 +394,9 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
   }
 
   for (const scope of ['ingest', 'storage'] as const) {
-    const source = options.streams[scope];
-    const answer = source?.state;
-    if (source === undefined || answer === undefined) continue;
+    const answer = options.streams[scope]?.state;
+    const service = services.get(scope);
+    if (answer === undefined || service === undefined) continue;
     app.get(`/${scope}/state`, async (request: FastifyRequest, reply: FastifyReply) => {
       let auth: AuthResult;
       try {
@@ -412,7 +412,7 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
       if (closing) return reply.code(503).send({ error: 'gateway is shutting down' });
       const allowed = auth.principal.attributes === undefined ? undefined : filterOf(auth.principal);
       try {
-        const body = await answer(source.service, allowed);
+        const body = await answer(service, allowed);
         return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8').send(body);
       } catch (error) {
         logger.error({ stream: scope, err: error }, 'monitor state failed');
