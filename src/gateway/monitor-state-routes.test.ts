@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { openSse } from '../../test/support/sse-client.js';
 import { emptyMonitorState, type MonitorStateEvent, reduceMonitorState } from '../monitor/monitor-state.js';
 import { redactStorageEvent } from '../monitor/redaction.js';
 import type { MonitorEvent, StorageMonitorEvent } from '../monitor/schemas.js';
@@ -125,6 +126,42 @@ describe('monitor state routes', () => {
       ],
     );
     await reader.close();
+  });
+
+  it('a stream resumed from the state’s position brings exactly what followed: folded, the same as the whole history', async () => {
+    const ingest = newIngestEventServiceInMem();
+    const gateway = createMonitorGateway({ ingest, tokens: [{ token: 'all' }], state: { cacheMs: 0 } });
+    try {
+      const url = await gateway.listen();
+      const before = sipEvents('r1', 'Before.zip');
+      const meanwhile = sipEvents('r2', 'Meanwhile.zip');
+      const afterwards = sipEvents('r3', 'After.zip');
+      for (const event of before) await ingest.publishConfirmed(event);
+      const snapshot = await state(url, '/ingest/state');
+      // Published between the page's state request and its stream: the resume must bring them.
+      for (const event of meanwhile) await ingest.publishConfirmed(event);
+      const client = await openSse(`${url}/ingest/monitor`, {
+        authorization: 'Bearer all',
+        'last-event-id': snapshot.position ?? '',
+      });
+      try {
+        for (const event of afterwards) await ingest.publishConfirmed(event);
+        const isEvent = (m: { event: string; data: string }) => m.event === 'message' && !m.data.includes('ping_event');
+        const expected = meanwhile.length + afterwards.length;
+        await client.waitFor((messages) => messages.filter(isEvent).length >= expected);
+        const received = client.messages
+          .filter(isEvent)
+          .map((m) => (JSON.parse(m.data) as { value: MonitorStateEvent }).value);
+        assert.equal(received.length, expected);
+        const page = received.reduce((st, e) => reduceMonitorState(st, e), snapshot.state);
+        assert.deepEqual(page, fold([...before, ...meanwhile, ...afterwards]));
+      } finally {
+        client.close();
+      }
+    } finally {
+      await gateway.close();
+      await ingest.close();
+    }
   });
 
   it('storage state carries the location as the stream shows it: redacted', async () => {
