@@ -405,10 +405,11 @@ function progressCell(sip) {
   const failed = FAILED.has(sip.status);
   const finished = sip.status === 'ingested' || failed;
   // Honest: tasks done of the tasks known so far; no guess at tasks not yet announced.
-  let text = workflow ? `${done} of ${plural(tasks.length, 'task')} done` : 'Waiting to start';
+  let text = 'Waiting to start';
   if (failed) text = failedTask ? `Failed at "${failedTask.name}"` : 'Failed';
   else if (sip.status === 'ingested') text = `Ingested, ${plural(done, 'task')} done`;
-  else if (current) text = `${current.name} (${done} of ${tasks.length} done)`;
+  else if (workflow && tasks.length === 0) text = `Starting "${workflow.type}"`;
+  else if (workflow) text = `${done} of ${plural(tasks.length, 'task')} done${current ? ` · ${current.name}` : ''}`;
   const ratio = sip.status === 'ingested' ? 1 : tasks.length === 0 ? 0 : done / tasks.length;
   const bar = el(
     'div',
@@ -488,7 +489,7 @@ function sipCells(sip) {
     el('td', { className: 'progress-cell', 'data-label': 'Progress' }, progressCell(sip)),
     el(
       'td',
-      { className: 'uploader-cell', 'data-label': 'Uploader' },
+      { className: 'uploader-cell', 'data-label': 'Uploader', title: sip.uploader_email },
       el('span', { text: sip.uploader_name ?? '—' }),
       el('span', { className: 'sub', text: sip.uploader_email }),
     ),
@@ -629,13 +630,28 @@ function renderStats() {
   $('stat-locations').textContent = String(view.models.storage.locations.length);
 }
 
+const STATUS_WORDS = {
+  queued: 'is queued',
+  processing: 'is processing',
+  pending: 'is waiting for a decision',
+  validated: 'was validated',
+  ingested: 'was ingested',
+  failed: 'failed',
+  error: 'failed with an error',
+  canceled: 'was canceled',
+  stored: 'was stored',
+  deleted: 'was deleted',
+  unspecified: 'has no status',
+};
+const statusWords = (status) => STATUS_WORDS[status] ?? `is ${status}`;
+
 /** An activity entry as a sentence, with the names known now. */
 function activityText(entry) {
   switch (entry.kind) {
     case 'sip-received':
       return `${sipName(entry.uuid)} received for ingest`;
     case 'sip-status':
-      return `${sipName(entry.uuid)} is ${entry.status}`;
+      return `${sipName(entry.uuid)} ${statusWords(entry.status)}`;
     case 'workflow-started':
       return `${sipName(entry.uuid)}: an ingest ("${entry.label}") started`;
     case 'task-failed':
@@ -650,7 +666,7 @@ function activityText(entry) {
     case 'aip-created':
       return `${aipName(entry.uuid)} created in storage`;
     case 'aip-status':
-      return `${aipName(entry.uuid)} is ${entry.status}`;
+      return `${aipName(entry.uuid)} ${statusWords(entry.status)}`;
     default:
       return entry.kind;
   }
