@@ -164,6 +164,21 @@ describe('monitor state routes', () => {
     }
   });
 
+  it('serves the page the same reducer: /assets/monitor-state.js folds as the module the gateway uses', async () => {
+    const response = await fetch(`${s.url}/assets/monitor-state.js`);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /^text\/javascript/);
+    const source = await response.text();
+    assert.doesNotMatch(source, /^\s*import\s/m, 'the browser module imports nothing');
+    const served = (await import(`data:text/javascript;base64,${Buffer.from(source).toString('base64')}`)) as {
+      emptyMonitorState: typeof emptyMonitorState;
+      reduceMonitorState: typeof reduceMonitorState;
+    };
+    const events = [...ingestEvents, ...sipEvents('s1', 'Renamed.zip')];
+    const inPage = events.reduce((st, e) => served.reduceMonitorState(st, e), served.emptyMonitorState());
+    assert.deepEqual(inPage, fold(events));
+  });
+
   it('storage state carries the location as the stream shows it: redacted', async () => {
     const snapshot = await state(s.url, '/storage/state');
     assert.deepEqual(snapshot.state, fold([redactStorageEvent(location)]));
