@@ -241,7 +241,11 @@ describe('dashboard reload in Chromium', () => {
         page: document.documentElement.scrollWidth,
         viewport: window.innerWidth,
         table: document.querySelector('#sips-table').scrollWidth,
-      })`)) as { page: number; viewport: number; table: number };
+        overflowing: [...document.querySelectorAll('#sips-body td')]
+          .filter((cell) => cell.offsetParent !== null && cell.scrollWidth > cell.clientWidth + 1)
+          .map((cell) => cell.getAttribute('data-label') + ': ' + cell.textContent),
+      })`)) as { page: number; viewport: number; table: number; overflowing: string[] };
+      assert.deepEqual(widths.overflowing, [], 'every SIP line fits its width');
       assert.ok(widths.page <= widths.viewport, `page ${widths.page} px on a ${widths.viewport} px screen`);
       assert.ok(widths.table <= widths.viewport, `SIP list ${widths.table} px on a ${widths.viewport} px screen`);
       await phone.screenshot({ path: `${SHOTS}/dashboard-after-reload-phone.png`, fullPage: true });
