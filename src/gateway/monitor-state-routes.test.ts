@@ -179,6 +179,38 @@ describe('monitor state routes', () => {
     assert.deepEqual(inPage, fold(events));
   });
 
+  it('an empty history answers no position; resuming from the oldest event then brings everything after it', async () => {
+    const ingest = newIngestEventServiceInMem();
+    const gateway = createMonitorGateway({ ingest, tokens: [{ token: 'all' }], state: { cacheMs: 0 } });
+    try {
+      const url = await gateway.listen();
+      const snapshot = await state(url, '/ingest/state');
+      assert.equal(snapshot.position, null);
+      assert.deepEqual(snapshot.state, emptyMonitorState());
+      // Published between the state and the stream: the page resumes from 'oldest' (what the dashboard does).
+      const meanwhile = sipEvents('e1', 'Meanwhile.zip');
+      for (const event of meanwhile) await ingest.publishConfirmed(event);
+      const client = await openSse(`${url}/ingest/monitor`, { authorization: 'Bearer all', 'last-event-id': 'oldest' });
+      try {
+        const isEvent = (m: { event: string; data: string }) => m.event === 'message' && !m.data.includes('ping_event');
+        await client.waitFor((messages) => messages.filter(isEvent).length >= meanwhile.length);
+        assert.ok(!client.messages.some((m) => m.event === 'gap'), 'no gap');
+        const received = client.messages
+          .filter(isEvent)
+          .map((m) => (JSON.parse(m.data) as { value: MonitorStateEvent }).value);
+        assert.deepEqual(
+          received.reduce((st, e) => reduceMonitorState(st, e), snapshot.state),
+          fold(meanwhile),
+        );
+      } finally {
+        client.close();
+      }
+    } finally {
+      await gateway.close();
+      await ingest.close();
+    }
+  });
+
   it('storage state carries the location as the stream shows it: redacted', async () => {
     const snapshot = await state(s.url, '/storage/state');
     assert.deepEqual(snapshot.state, fold([redactStorageEvent(location)]));

@@ -149,7 +149,8 @@ class MonitorStream {
       return 'error';
     }
     if (snapshot === null || typeof snapshot !== 'object' || typeof snapshot.state !== 'object') return 'error';
-    this.lastEventId = typeof snapshot.position === 'string' ? snapshot.position : undefined;
+    // No position: nothing was retained when the state was read, so everything retained now came after it.
+    this.lastEventId = typeof snapshot.position === 'string' ? snapshot.position : 'oldest';
     this.needsState = false;
     this.handlers.snapshot(snapshot);
     return 'ok';
@@ -203,6 +204,7 @@ class MonitorStream {
       arm();
       const headers = { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' };
       if (this.lastEventId !== undefined) headers['Last-Event-ID'] = this.lastEventId;
+      this.resumedFrom = this.lastEventId;
       const response = await fetch(this.path, {
         headers,
         cache: 'no-store',
@@ -285,14 +287,15 @@ function onMessage(stream, message) {
   if (message.event === 'gap') {
     const detail = parseDetail(message.data);
     // Lost to the gateway too (bus reconnect, overflow): say so. Lost to this page only: load the picture again.
-    if (detail.reason === 'expired' || detail.reason === 'unknown-position') stream.reload();
+    // (Not when resuming from the oldest event failed: a state loaded again would ask the same.)
+    const reload =
+      (detail.reason === 'expired' || detail.reason === 'unknown-position') && stream.resumedFrom !== 'oldest';
+    if (reload) stream.reload();
     // One banner per stream: a notice about one never hides the other's.
     const banner = $(`gap-banner-${name}`);
     banner.querySelector('.gap-text').textContent =
       `Some ${name} updates were missed (${GAP_CAUSES[detail.reason] ?? 'the connection was interrupted'}); ` +
-      (detail.reason === 'expired' || detail.reason === 'unknown-position'
-        ? 'the view was reloaded.'
-        : 'the view may be incomplete.');
+      (reload ? 'the view was reloaded.' : 'the view may be incomplete.');
     banner.hidden = false;
     return;
   }
