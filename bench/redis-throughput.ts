@@ -27,6 +27,9 @@
  *    publishes whatever the schedule says is due (about 5 events per tick);
  *    each event's latency is from its `publish()` call to the moment the
  *    consumer holds the decoded event (`performance.now()`, same process).
+ *    Streams rows: Tidings' Redis Streams backend (batched XADD script, one
+ *    shared XREAD BLOCK reader) against raw ioredis XADD (default options,
+ *    `MAXLEN ~` as Tidings trims) + an XREAD BLOCK loop, under the same pacing.
  * 3. 1,000 concurrent subscriptions on one Tidings service: the connections
  *    Redis holds (`CLIENT LIST`) and delivery to all of them.
  *
@@ -46,6 +49,7 @@ import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import type { Subscription } from '../src/core/contract.js';
 import { newIngestEventServiceRedis } from '../src/monitor/redis-services.js';
+import { newIngestEventServiceRedisStream } from '../src/monitor/redis-stream-services.js';
 import type { MonitorEvent } from '../src/monitor/schemas.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 import {
@@ -90,9 +94,28 @@ const SELF = fileURLToPath(import.meta.url);
 const FIXTURE = new URL('../test/fixtures/ingest/sip_updated_event.full.json', import.meta.url);
 
 /** `ioredis` is ioredis as constructed with its defaults; `ioredis-auto` adds `enableAutoPipelining`. */
-type Lib = 'tidings' | 'ioredis' | 'ioredis-auto' | 'node-redis' | 'graphql-redis-subscriptions';
+type Lib =
+  | 'tidings'
+  | 'ioredis'
+  | 'ioredis-auto'
+  | 'node-redis'
+  | 'graphql-redis-subscriptions'
+  | 'tidings-stream'
+  | 'ioredis-stream';
 type Mode = 'same' | 'two';
-const LIBS: readonly Lib[] = ['tidings', 'ioredis', 'ioredis-auto', 'node-redis', 'graphql-redis-subscriptions'];
+const LIBS: readonly Lib[] = [
+  'tidings',
+  'ioredis',
+  'ioredis-auto',
+  'node-redis',
+  'graphql-redis-subscriptions',
+  'tidings-stream',
+  'ioredis-stream',
+];
+/** Streams rows: their keys are deleted after each run, so Redis' memory stays flat over the rounds. */
+const STREAM_LIBS: ReadonlySet<Lib> = new Set(['tidings-stream', 'ioredis-stream']);
+/** What both stream rows retain (Tidings' default): more than a run appends, so nothing is trimmed under a reader. */
+const STREAM_MAX_LEN = 100_000;
 const LATENCY_LIBS: readonly Lib[] = ['tidings', 'ioredis', 'ioredis-auto', 'node-redis'];
 /** What each row runs, exactly: the README's rows are these labels. */
 const LABEL: Record<Lib, string> = {
@@ -101,6 +124,8 @@ const LABEL: Record<Lib, string> = {
   'ioredis-auto': 'raw ioredis + JSON, `enableAutoPipelining: true`',
   'node-redis': 'raw node-redis + JSON, default options (pipelines one tick)',
   'graphql-redis-subscriptions': 'graphql-redis-subscriptions, publisher ioredis `enableAutoPipelining: true`',
+  'tidings-stream': 'Tidings Redis Streams (ingest codec, validation on; one XADD script per tick, shared XREAD BLOCK)',
+  'ioredis-stream': 'raw ioredis XADD (default options, MAXLEN ~) + XREAD BLOCK loop, JSON',
 };
 
 // ------------------------------------------------------------------ payload
@@ -232,6 +257,35 @@ function publisherFor(lib: Lib, url: string, channel: string): Publisher {
         close: () => service.close(),
       };
     }
+    case 'tidings-stream': {
+      const service = newIngestEventServiceRedisStream(undefined, undefined, {
+        redisAddress: url,
+        streamKey: channel,
+        retention: { maxLen: STREAM_MAX_LEN },
+      });
+      return {
+        ready: async () => {
+          await service.publishConfirmed(makeEvent(-1));
+        },
+        publish: (seq) => service.publish(makeEvent(seq)),
+        close: () => service.close(),
+      };
+    }
+    case 'ioredis-stream': {
+      const redis = new Redis(url);
+      return {
+        ready: async () => {
+          await redis.ping();
+        },
+        publish: (seq) => {
+          const wire: Wire = { value: makeEvent(seq) };
+          redis.xadd(channel, 'MAXLEN', '~', STREAM_MAX_LEN, '*', 'm', JSON.stringify(wire)).catch(countFailure);
+        },
+        close: async () => {
+          await redis.quit();
+        },
+      };
+    }
     case 'ioredis':
       return ioredisPublisher(new Redis(url), channel);
     case 'ioredis-auto':
@@ -275,8 +329,16 @@ function publisherFor(lib: Lib, url: string, channel: string): Publisher {
 
 function receiverFor(lib: Lib, url: string, channel: string, bufferSize: number): Receiver {
   switch (lib) {
-    case 'tidings': {
-      const service = newIngestEventServiceRedis(undefined, undefined, { redisAddress: url, redisChannel: channel });
+    case 'tidings':
+    case 'tidings-stream': {
+      const service =
+        lib === 'tidings'
+          ? newIngestEventServiceRedis(undefined, undefined, { redisAddress: url, redisChannel: channel })
+          : newIngestEventServiceRedisStream(undefined, undefined, {
+              redisAddress: url,
+              streamKey: channel,
+              retention: { maxLen: STREAM_MAX_LEN },
+            });
       let sub: Subscription<MonitorEvent> | undefined;
       let gaps = 0;
       return {
@@ -316,6 +378,36 @@ function receiverFor(lib: Lib, url: string, channel: string, bufferSize: number)
         },
         problems: () => [],
         close: async () => {
+          redis.disconnect();
+        },
+      };
+    }
+    case 'ioredis-stream': {
+      const redis = new Redis(url);
+      let reading = true;
+      let loop: Promise<void> | undefined;
+      return {
+        start: async (onSeq) => {
+          await redis.ping();
+          // A fresh key: reading from the start misses nothing appended before the first XREAD.
+          loop = (async () => {
+            let last = '0-0';
+            while (reading) {
+              const reply = (await redis.xread('COUNT', 1_000, 'BLOCK', 100, 'STREAMS', channel, last)) as
+                | [string, [string, string[]][]][]
+                | null;
+              for (const [id, fields] of reply?.[0]?.[1] ?? []) {
+                last = id;
+                const wire = JSON.parse(fields[1] as string) as Wire;
+                onSeq(seqOfEvent(wire.value));
+              }
+            }
+          })();
+        },
+        problems: () => [],
+        close: async () => {
+          reading = false;
+          await loop;
           redis.disconnect();
         },
       };
@@ -506,6 +598,7 @@ async function runThroughput(lib: Lib, mode: Mode, url: string, channel: string)
     await once(child, 'exit');
   }
   const redisCpuMicros = (await redisCpu(admin)) - redisCpuAtStart;
+  if (STREAM_LIBS.has(lib)) await admin.del(channel);
   admin.disconnect();
   const problems = receiver.problems();
   if (failures.publish !== 0) problems.push(`${failures.publish} publish failures`);
@@ -700,6 +793,7 @@ async function main(): Promise<void> {
             'events/s',
             'vs plain ioredis',
             'vs auto-pipelined ioredis',
+            'vs raw XADD+XREAD',
             'Node CPU µs/ev',
             'Redis CPU µs/ev',
             'lost',
@@ -716,6 +810,7 @@ async function main(): Promise<void> {
               spreadOf(rates(lib, mode), int),
               spreadOf(rateRatios(lib, 'ioredis', mode), pct),
               spreadOf(rateRatios(lib, 'ioredis-auto', mode), pct),
+              STREAM_LIBS.has(lib) ? spreadOf(rateRatios(lib, 'ioredis-stream', mode), pct) : '—',
               spreadOf(cpu(lib, mode), micros),
               spreadOf(redisCpu(lib, mode), micros),
               int(lost),
@@ -813,6 +908,13 @@ async function main(): Promise<void> {
         same >= 0.7 && two >= 0.7,
       );
     }
+    const streamSame = median(rateRatios('tidings-stream', 'ioredis-stream', 'same'));
+    const streamTwo = median(rateRatios('tidings-stream', 'ioredis-stream', 'two'));
+    verdicts.check(
+      `Redis Streams throughput ≥ 70% of ${LABEL['ioredis-stream']}`,
+      `same process ${pct(streamSame)}, two processes ${pct(streamTwo)}`,
+      streamSame >= 0.7 && streamTwo >= 0.7,
+    );
     const aheadOfGraphql = (['same', 'two'] as const).every(
       (mode) => median(rateRatios('tidings', 'graphql-redis-subscriptions', mode)) > 1,
     );

@@ -70,7 +70,7 @@ export interface GatewayTuning {
    * cannot replay (Redis pub/sub), so a client reconnecting with
    * `Last-Event-ID` still resumes (see {@link withReplayWindow}). A service
    * that replays (in-memory, Redis Streams) is resumed from its own history.
-   * @default { maxEvents: 10000, maxAgeMs: 3600000 }
+   * @default { maxEvents: 10000, maxAgeMs: 3600000, maxBytes: 8388608 }
    */
   readonly replayWindow?: {
     readonly maxEvents?: number;
