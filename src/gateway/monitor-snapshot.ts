@@ -37,6 +37,9 @@ export interface SnapshotReadOptions<E> {
   readonly timeoutMs: number;
 }
 
+/** Events folded between two turns of the event loop. */
+const YIELD_EVERY = 500;
+
 /**
  * Folds `service`'s retained history, from the oldest event up to what was
  * published when the read caught up, into a {@link MonitorSnapshot}. A
@@ -70,6 +73,9 @@ export async function readMonitorSnapshot<E>(
         break;
       }
       events++;
+      // Retained events resolve at once, as microtasks: without a turn of the event loop now and then, a long
+      // read would hold every stream's writes and pings until it ends.
+      if (events % YIELD_EVERY === 0) await new Promise<void>((resume) => setImmediate(resume));
       const view = options.view(result.value);
       if (view !== undefined) state = reduceMonitorState(state, view);
       const gap: Gap | undefined = sub.takeGap();
