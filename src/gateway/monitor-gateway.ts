@@ -3,6 +3,7 @@ import type { EventTypeFilter } from '../auth/event-access.js';
 import { TokenAuthenticator, type TokenConfig } from '../auth/static-tokens.js';
 import type { Authenticator } from '../auth/types.js';
 import type { EventService } from '../core/contract.js';
+import { boundedLogger, type Logger, silentLogger } from '../core/logger.js';
 import { ingestCodec } from '../monitor/codec.js';
 import type { MonitorStateEvent } from '../monitor/monitor-state.js';
 import { encodeRedactedStorageEvent } from '../monitor/redaction.js';
@@ -115,6 +116,7 @@ export function createMonitorGateway(options: MonitorGatewayOptions): Gateway {
   if (ingest === undefined && storage === undefined) {
     throw new TypeError('options.ingest or options.storage must be given');
   }
+  const logger = boundedLogger(tuning.logger ?? silentLogger);
   const authenticator = authenticatorOf(tokens, authenticators, auth);
   const streams: { ingest?: StreamSource<object>; storage?: StreamSource<object> } = {};
   if (forwardTraceContext) keepTraceContexts();
@@ -128,7 +130,7 @@ export function createMonitorGateway(options: MonitorGatewayOptions): Gateway {
     };
     if (stateOptions !== false) {
       const toView = (event: MonitorEvent) => JSON.parse(ingestCodec.encode(event)).value as MonitorStateEvent;
-      Object.assign(source, { state: stateRoute(toView, INGEST_EVENT_TYPES, stateOptions) });
+      Object.assign(source, { state: stateRoute('ingest', toView, INGEST_EVENT_TYPES, stateOptions, logger) });
     }
     streams.ingest = source as unknown as StreamSource<object>;
   }
@@ -142,7 +144,7 @@ export function createMonitorGateway(options: MonitorGatewayOptions): Gateway {
     if (stateOptions !== false) {
       const toView = (event: StorageMonitorEvent) =>
         JSON.parse(encodeRedactedStorageEvent(event)).value as MonitorStateEvent;
-      Object.assign(source, { state: stateRoute(toView, STORAGE_EVENT_TYPES, stateOptions) });
+      Object.assign(source, { state: stateRoute('storage', toView, STORAGE_EVENT_TYPES, stateOptions, logger) });
     }
     streams.storage = source as unknown as StreamSource<object>;
   }
@@ -163,9 +165,11 @@ function positive(name: string, value: number): number {
  * at a time, reused for `cacheMs`.
  */
 function stateRoute<E extends { type: string }>(
+  stream: 'ingest' | 'storage',
   toView: (event: E) => MonitorStateEvent,
   types: readonly string[],
   options: MonitorStateRouteOptions,
+  logger: Logger,
 ): (service: EventService<E>, allowed: EventTypeFilter | undefined) => Promise<string> {
   const maxEvents = positive('maxEvents', options.maxEvents ?? 20_000);
   const maxBytes = positive('maxBytes', options.maxBytes ?? 4 * 1024 * 1024);
@@ -182,9 +186,12 @@ function stateRoute<E extends { type: string }>(
     const view = allowed === undefined ? toView : (event: E) => (allowed(event.type) ? toView(event) : undefined);
     const entry = {
       until: 0,
-      body: readMonitorSnapshot(service, { view, maxEvents, timeoutMs }).then((snapshot) =>
-        snapshotJson(snapshot, maxBytes),
-      ),
+      body: readMonitorSnapshot(service, { view, maxEvents, timeoutMs }).then((snapshot) => {
+        if (snapshot.skipped > 0) {
+          logger.warn({ stream, skipped: snapshot.skipped }, 'monitor state: events that cannot be encoded left out');
+        }
+        return snapshotJson(snapshot, maxBytes);
+      }),
     };
     answers.set(key, entry);
     entry.body.then(

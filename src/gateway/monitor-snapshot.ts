@@ -17,6 +17,8 @@ export interface MonitorSnapshot {
   readonly state: MonitorState;
   /** Events read from the history, including those this client may not see. */
   readonly events: number;
+  /** Events left out because they could not be turned into what the stream would send (counted, not fatal). */
+  readonly skipped: number;
   /**
    * False when the state is known to miss something: the backend keeps no
    * history, the history was trimmed while it was read, the read stopped at
@@ -29,7 +31,10 @@ export interface MonitorSnapshot {
 
 /** Options of {@link readMonitorSnapshot}. */
 export interface SnapshotReadOptions<E> {
-  /** The event as this client would see it on its stream, or `undefined` when it may not see it. */
+  /**
+   * The event as this client would see it on its stream, or `undefined` when
+   * it may not see it. An event it throws on is skipped and counted.
+   */
   readonly view: (event: E) => MonitorStateEvent | undefined;
   /** Most events read; the snapshot then reflects the position reached. */
   readonly maxEvents: number;
@@ -54,11 +59,14 @@ export async function readMonitorSnapshot<E>(
   service: EventService<E>,
   options: SnapshotReadOptions<E>,
 ): Promise<MonitorSnapshot> {
-  if (service.replay === undefined) return { position: null, state: emptyMonitorState(), events: 0, complete: false };
+  if (service.replay === undefined) {
+    return { position: null, state: emptyMonitorState(), events: 0, skipped: 0, complete: false };
+  }
   const deadline = AbortSignal.timeout(options.timeoutMs);
   const sub: Subscription<E> = await service.subscribe({ from: 'oldest', bufferSize: 1024, signal: deadline });
   let state = emptyMonitorState();
   let events = 0;
+  let skipped = 0;
   let complete = true;
   try {
     // Caught up: no retained event left to read, and nothing live buffered.
@@ -76,7 +84,13 @@ export async function readMonitorSnapshot<E>(
       // Retained events resolve at once, as microtasks: without a turn of the event loop now and then, a long
       // read would hold every stream's writes and pings until it ends.
       if (events % YIELD_EVERY === 0) await new Promise<void>((resume) => setImmediate(resume));
-      const view = options.view(result.value);
+      let view: MonitorStateEvent | undefined;
+      try {
+        view = options.view(result.value);
+      } catch {
+        skipped++;
+        complete = false;
+      }
       if (view !== undefined) state = reduceMonitorState(state, view);
       const gap: Gap | undefined = sub.takeGap();
       if (gap !== undefined) {
@@ -88,7 +102,7 @@ export async function readMonitorSnapshot<E>(
   } finally {
     await sub.close();
   }
-  return { position: sub.position ?? null, state, events, complete };
+  return { position: sub.position ?? null, state, events, skipped, complete };
 }
 
 /**

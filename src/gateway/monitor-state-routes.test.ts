@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { openSse } from '../../test/support/sse-client.js';
+import type { Logger } from '../core/logger.js';
 import { emptyMonitorState, type MonitorStateEvent, reduceMonitorState } from '../monitor/monitor-state.js';
 import { redactStorageEvent } from '../monitor/redaction.js';
 import type { MonitorEvent, StorageMonitorEvent } from '../monitor/schemas.js';
@@ -301,6 +302,29 @@ describe('monitor state routes: bounds and backends', () => {
     );
     assert.match(snapshot.position ?? '', /^gw\./);
     assert.equal(snapshot.complete, true);
+  });
+
+  it('an event that cannot be encoded (untyped JavaScript published it) is skipped, counted and logged', async () => {
+    const warnings: Record<string, unknown>[] = [];
+    const logger: Logger = {
+      debug() {},
+      info() {},
+      warn(fields, message) {
+        if (message.startsWith('monitor state')) warnings.push(fields);
+      },
+      error() {},
+    };
+    s = await setup({ state: { cacheMs: 0 }, logger });
+    const good = sipEvents('g', 'Good.zip');
+    await s.ingest.publishConfirmed(good[0]!);
+    await s.ingest.publishConfirmed({ type: 'bogus_event', value: {} } as unknown as MonitorEvent);
+    for (const event of good.slice(1)) await s.ingest.publishConfirmed(event);
+    const snapshot = await state(s.url, '/ingest/state');
+    assert.equal(snapshot.skipped, 1);
+    assert.equal(snapshot.complete, false);
+    assert.equal(snapshot.events, good.length + 1);
+    assert.deepEqual(snapshot.state, fold(good));
+    assert.deepEqual(warnings, [{ stream: 'ingest', skipped: 1 }]);
   });
 
   it('state: false serves no state route', async () => {
