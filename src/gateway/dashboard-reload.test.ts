@@ -253,4 +253,64 @@ describe('dashboard reload in Chromium', () => {
       await phone.close();
     }
   });
+
+  it('after a gateway restart (its positions unknown to the new one) the page loads the new picture, not a mix', async () => {
+    // A gateway of its own, on a port that the restarted one takes again.
+    const firstIngest = newIngestEventServiceInMem();
+    const firstStorage = newStorageEventServiceInMem();
+    let current = createMonitorGateway({
+      ingest: firstIngest,
+      storage: firstStorage,
+      tokens: [{ token: TOKEN }],
+      state: { cacheMs: 0 },
+    });
+    const base = await current.listen();
+    const port = Number(new URL(base).port);
+    let secondIngest: ReturnType<typeof newIngestEventServiceInMem> | undefined;
+    let secondStorage: ReturnType<typeof newStorageEventServiceInMem> | undefined;
+    const page = await browser.newPage({ viewport: WIDE, bypassCSP: true });
+    try {
+      const before = randomUUID();
+      await publishIngestEventConfirmed(firstIngest, 'sip_created_event', {
+        uuid: before,
+        item: { uuid: before, name: 'Before-Restart.zip', status: 'queued', created_at: new Date().toISOString() },
+      });
+      await page.goto(`${base}/#token=${TOKEN}`);
+      await live(page);
+      await caughtUp(page, base);
+
+      // The gateway restarts with an empty history: the page's last position means nothing to it.
+      await current.close();
+      await Promise.all([firstIngest.close(), firstStorage.close()]);
+      await page.locator('#conn-ingest[data-state="reconnecting"]').waitFor({ timeout: 10_000 });
+      secondIngest = newIngestEventServiceInMem();
+      secondStorage = newStorageEventServiceInMem();
+      current = createMonitorGateway({
+        ingest: secondIngest,
+        storage: secondStorage,
+        tokens: [{ token: TOKEN }],
+        state: { cacheMs: 0 },
+      });
+      await current.listen({ port });
+      const afterRestart = randomUUID();
+      await publishIngestEventConfirmed(secondIngest, 'sip_created_event', {
+        uuid: afterRestart,
+        item: { uuid: afterRestart, name: 'After-Restart.zip', status: 'queued', created_at: new Date().toISOString() },
+      });
+
+      await caughtUp(page, base);
+      const picture = await pictureOf(page);
+      assert.deepEqual(
+        picture.rows.map((row) => row[2]),
+        ['After-Restart.zip'],
+      );
+      const banner = page.locator('#gap-banner-ingest:not([hidden])');
+      await banner.waitFor({ timeout: 10_000 });
+      assert.match((await banner.textContent()) ?? '', /the view was reloaded/);
+    } finally {
+      await page.close();
+      await current.close();
+      await Promise.all([firstIngest.close(), firstStorage.close(), secondIngest?.close(), secondStorage?.close()]);
+    }
+  });
 });
