@@ -66,8 +66,9 @@ export {
 export type { DemoProducer, DemoProducerOptions } from './gateway/demo-producer.js';
 export { startDemoProducer } from './gateway/demo-producer.js';
 export type { Gateway, GatewayTuning, ListenOptions } from './gateway/gateway.js';
-export type { MonitorGatewayOptions } from './gateway/monitor-gateway.js';
+export type { MonitorGatewayOptions, MonitorStateRouteOptions } from './gateway/monitor-gateway.js';
 export { createMonitorGateway } from './gateway/monitor-gateway.js';
+export type { MonitorSnapshot } from './gateway/monitor-snapshot.js';
 export type { PrometheusMetrics } from './gateway/prometheus-metrics.js';
 export { createPrometheusMetrics } from './gateway/prometheus-metrics.js';
 export type { ReplayWindowOptions } from './gateway/replay-window.js';
@@ -75,6 +76,19 @@ export { withReplayWindow } from './gateway/replay-window.js';
 export type { SseMessage } from './gateway/sse-writer.js';
 export { formatSseComment, formatSseMessage } from './gateway/sse-writer.js';
 export { ingestCodec, storageCodec } from './monitor/codec.js';
+export type {
+  ActivityEntry,
+  ActivityKind,
+  AipView,
+  AipWorkflowView,
+  MonitorState,
+  MonitorStateEvent,
+  MonitorStateLimits,
+  SipView,
+  SipWorkflowView,
+  WorkflowView,
+} from './monitor/monitor-state.js';
+export { emptyMonitorState, MONITOR_STATE_LIMITS, reduceMonitorState } from './monitor/monitor-state.js';
 export type { NatsConfig } from './monitor/nats-services.js';
 export {
   DEFAULT_INGEST_SUBJECT,

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
@@ -23,6 +23,30 @@ const OIDC_CLIENT = new URL(
 );
 
 /**
+ * The monitor-state reducer as the browser imports it: the module `tsc`
+ * compiled next to this one (`dist/`), or, running from `src/` under tsx,
+ * the TypeScript source with its types stripped by the TypeScript compiler
+ * (a dev dependency, present wherever `src/` runs). Its only imports are
+ * types, so the result is a self-contained ES module: one reducer, for the
+ * gateway and the page alike.
+ */
+function monitorStateModule(): Buffer {
+  const compiled = new URL('../monitor/monitor-state.js', import.meta.url);
+  if (existsSync(compiled)) {
+    // Its source map is not served: drop the comment that would send devtools looking for it.
+    return Buffer.from(readFileSync(compiled, 'utf8').replace(/^\/\/# sourceMappingURL=.*$/m, ''), 'utf8');
+  }
+  const source = readFileSync(new URL('../monitor/monitor-state.ts', import.meta.url), 'utf8');
+  const ts = createRequire(import.meta.url)('typescript') as typeof import('typescript');
+  const { outputText } = ts.transpileModule(source, {
+    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true },
+  });
+  return Buffer.from(outputText, 'utf8');
+}
+
+let reducerModule: Buffer | undefined;
+
+/**
  * Loads the dashboard's static files (plain HTML, CSS and JavaScript: no build
  * step) from `./dashboard/` next to this module, in `src/` under tsx and in
  * `dist/` after `npm run build`, which copies them there.
@@ -34,6 +58,8 @@ export function loadDashboardAssets(): ReadonlyMap<string, DashboardAsset> {
     const body = readFileSync(new URL(`./dashboard/${name}`, import.meta.url));
     assets.set(name, { contentType, body });
   }
+  reducerModule ??= monitorStateModule();
+  assets.set('monitor-state.js', { contentType: 'text/javascript; charset=utf-8', body: reducerModule });
   assets.set('oidc-client-ts.js', { contentType: 'text/javascript; charset=utf-8', body: readFileSync(OIDC_CLIENT) });
   return assets;
 }

@@ -76,7 +76,8 @@ const now = (): string => new Date().toISOString();
  * ingested or failed, AIP stored) and the matching storage activity, at a
  * steady pace, publishing through the typed helpers. It first announces two
  * storage locations whose configurations carry (fake) credentials, which the
- * gateway must redact.
+ * gateway must redact. About a third of the SIPs are created without a name,
+ * which arrives with their first update, as a viewer must cope with.
  *
  * @example
  * ```ts
@@ -195,7 +196,12 @@ export function startDemoProducer(options: DemoProducerOptions): DemoProducer {
     };
     const steps: Step[] = [];
 
-    steps.push(() => publishIngestEvent(ingest, 'sip_created_event', { uuid: sipUuid, item: { ...sip } }));
+    // As from a watched bucket: some SIPs are announced before their name is read, which comes with the next update.
+    const namedLater = random() < 0.3;
+    steps.push(() => {
+      const { name: _later, ...unnamed } = sip;
+      publishIngestEvent(ingest, 'sip_created_event', { uuid: sipUuid, item: namedLater ? unnamed : { ...sip } });
+    });
     steps.push(() => {
       sip.status = 'processing';
       sip.started_at = now();

@@ -31,6 +31,13 @@ export interface StreamSource<T extends object> {
    * attributes. Absent: such clients see no events (only pings and news).
    */
   readonly typeOf?: (event: T) => string;
+  /**
+   * Answers `GET /<scope>/state` with this JSON, after the stream's own
+   * authentication. `service` is the one the stream is served from (its
+   * positions are the stream's `id:`s); `allowed` is the client's event-type
+   * filter, `undefined` when it may see every event. Absent: no state route.
+   */
+  readonly state?: (service: EventService<T>, allowed: EventTypeFilter | undefined) => Promise<string>;
 }
 
 /** Tunables shared by the gateway constructors. */
@@ -383,6 +390,34 @@ export function createGatewayServer(options: GatewayServerOptions): Gateway {
       logger.debug({ stream: scope, token: label, client }, 'monitor stream opened');
       stream.start();
       return reply;
+    });
+  }
+
+  for (const scope of ['ingest', 'storage'] as const) {
+    const answer = options.streams[scope]?.state;
+    const service = services.get(scope);
+    if (answer === undefined || service === undefined) continue;
+    app.get(`/${scope}/state`, async (request: FastifyRequest, reply: FastifyReply) => {
+      let auth: AuthResult;
+      try {
+        auth = await authenticate(request.raw, scope);
+      } catch (error) {
+        logger.error({ stream: scope, err: error }, 'monitor state refused: authentication failed');
+        return reply.code(503).header('retry-after', '5').send({ error: 'authentication unavailable' });
+      }
+      if (!auth.ok) {
+        if (auth.status === 401) reply.header('www-authenticate', 'Bearer realm="tidings"');
+        return reply.code(auth.status).send({ error: auth.message });
+      }
+      if (closing) return reply.code(503).send({ error: 'gateway is shutting down' });
+      const allowed = auth.principal.attributes === undefined ? undefined : filterOf(auth.principal);
+      try {
+        const body = await answer(service, allowed);
+        return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8').send(body);
+      } catch (error) {
+        logger.error({ stream: scope, err: error }, 'monitor state failed');
+        return reply.code(503).header('retry-after', '5').send({ error: 'event service unavailable' });
+      }
     });
   }
 

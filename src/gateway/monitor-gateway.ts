@@ -1,12 +1,39 @@
 import { chainAuthenticators } from '../auth/chain.js';
+import type { EventTypeFilter } from '../auth/event-access.js';
 import { TokenAuthenticator, type TokenConfig } from '../auth/static-tokens.js';
 import type { Authenticator } from '../auth/types.js';
+import type { EventService } from '../core/contract.js';
+import { boundedLogger, type Logger, silentLogger } from '../core/logger.js';
 import { ingestCodec } from '../monitor/codec.js';
+import type { MonitorStateEvent } from '../monitor/monitor-state.js';
 import { encodeRedactedStorageEvent } from '../monitor/redaction.js';
-import type { MonitorEvent, StorageMonitorEvent } from '../monitor/schemas.js';
+import {
+  INGEST_EVENT_TYPES,
+  type MonitorEvent,
+  STORAGE_EVENT_TYPES,
+  type StorageMonitorEvent,
+} from '../monitor/schemas.js';
 import type { IngestEventService, StorageEventService } from '../monitor/services.js';
 import { keepTraceContexts, traceContextOf } from '../observability/event-trace.js';
 import { createGatewayServer, type Gateway, type GatewayTuning, type StreamSource } from './gateway.js';
+import { readMonitorSnapshot, snapshotJson } from './monitor-snapshot.js';
+
+/** How the state routes read the retained history. */
+export interface MonitorStateRouteOptions {
+  /** Most events one read folds; the state then reflects the position reached. @default 20000 */
+  readonly maxEvents?: number;
+  /** Largest answer in bytes; past it the oldest SIPs and AIPs are left out. @default 4194304 (4 MiB) */
+  readonly maxBytes?: number;
+  /** Longest one read may take, in ms. @default 5000 */
+  readonly timeoutMs?: number;
+  /**
+   * How long an answer is reused for clients allowed the same event types, in
+   * ms: a crowd of reloading pages costs one read. A reused answer is older,
+   * never wrong: the page resumes its stream from the answer's position.
+   * @default 1000
+   */
+  readonly cacheMs?: number;
+}
 
 /** Options of {@link createMonitorGateway}. */
 export interface MonitorGatewayOptions extends GatewayTuning {
@@ -39,6 +66,14 @@ export interface MonitorGatewayOptions extends GatewayTuning {
    * @default true
    */
   readonly forwardTraceContext?: boolean;
+  /**
+   * `GET /ingest/state` and `GET /storage/state`: the monitor state folded
+   * from the retained history (same auth, filtering and redaction as the
+   * streams) and the position it reflects, as `{ position, state, events,
+   * complete }`. A backend without replay answers the empty state at
+   * position `null`. `false` turns the routes off.
+   */
+  readonly state?: MonitorStateRouteOptions | false;
 }
 
 /**
@@ -68,10 +103,20 @@ export interface MonitorGatewayOptions extends GatewayTuning {
  * @throws {TypeError} when no service is given, no token source (nor `auth: false`), or an option is invalid.
  */
 export function createMonitorGateway(options: MonitorGatewayOptions): Gateway {
-  const { ingest, storage, tokens = [], authenticators = [], auth, forwardTraceContext = true, ...tuning } = options;
+  const {
+    ingest,
+    storage,
+    tokens = [],
+    authenticators = [],
+    auth,
+    forwardTraceContext = true,
+    state: stateOptions = {},
+    ...tuning
+  } = options;
   if (ingest === undefined && storage === undefined) {
     throw new TypeError('options.ingest or options.storage must be given');
   }
+  const logger = boundedLogger(tuning.logger ?? silentLogger);
   const authenticator = authenticatorOf(tokens, authenticators, auth);
   const streams: { ingest?: StreamSource<object>; storage?: StreamSource<object> } = {};
   if (forwardTraceContext) keepTraceContexts();
@@ -83,6 +128,10 @@ export function createMonitorGateway(options: MonitorGatewayOptions): Gateway {
       ping: (message) => ingestCodec.encode({ type: 'ingest_ping_event', value: { message } }),
       typeOf: (event) => event.type,
     };
+    if (stateOptions !== false) {
+      const toView = (event: MonitorEvent) => JSON.parse(ingestCodec.encode(event)).value as MonitorStateEvent;
+      Object.assign(source, { state: stateRoute('ingest', toView, INGEST_EVENT_TYPES, stateOptions, logger) });
+    }
     streams.ingest = source as unknown as StreamSource<object>;
   }
   if (storage !== undefined) {
@@ -92,9 +141,65 @@ export function createMonitorGateway(options: MonitorGatewayOptions): Gateway {
       ping: (message) => encodeRedactedStorageEvent({ type: 'storage_ping_event', value: { message } }),
       typeOf: (event) => event.type,
     };
+    if (stateOptions !== false) {
+      const toView = (event: StorageMonitorEvent) =>
+        JSON.parse(encodeRedactedStorageEvent(event)).value as MonitorStateEvent;
+      Object.assign(source, { state: stateRoute('storage', toView, STORAGE_EVENT_TYPES, stateOptions, logger) });
+    }
     streams.storage = source as unknown as StreamSource<object>;
   }
   return createGatewayServer({ ...tuning, authenticator, streams });
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0 || (value === 0 && name !== 'cacheMs')) {
+    throw new TypeError(`options.state.${name} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Answers a state request: the events a client may see, each exactly as its
+ * stream would send it (the wire JSON's value, so redacted and canonical),
+ * folded by the dashboard's reducer. One read per set of allowed event types
+ * at a time, reused for `cacheMs`.
+ */
+function stateRoute<E extends { type: string }>(
+  stream: 'ingest' | 'storage',
+  toView: (event: E) => MonitorStateEvent,
+  types: readonly string[],
+  options: MonitorStateRouteOptions,
+  logger: Logger,
+): (service: EventService<E>, allowed: EventTypeFilter | undefined) => Promise<string> {
+  const maxEvents = positive('maxEvents', options.maxEvents ?? 20_000);
+  const maxBytes = positive('maxBytes', options.maxBytes ?? 4 * 1024 * 1024);
+  const timeoutMs = positive('timeoutMs', options.timeoutMs ?? 5000);
+  const cacheMs = positive('cacheMs', options.cacheMs ?? 1000);
+  const answers = new Map<string, { readonly until: number; readonly body: Promise<string> }>();
+  return (service, allowed) => {
+    const key = allowed === undefined ? '*' : types.map((type) => (allowed(type) ? '1' : '0')).join('');
+    const now = Date.now();
+    const cached = answers.get(key);
+    if (cached !== undefined && (cached.until > now || cached.until === 0)) return cached.body;
+    // Pruned as it goes: at most one entry per set of allowed types, and stale ones leave on the next request.
+    for (const [k, v] of answers) if (v.until !== 0 && v.until <= now) answers.delete(k);
+    const view = allowed === undefined ? toView : (event: E) => (allowed(event.type) ? toView(event) : undefined);
+    const entry = {
+      until: 0,
+      body: readMonitorSnapshot(service, { view, maxEvents, timeoutMs }).then((snapshot) => {
+        if (snapshot.skipped > 0) {
+          logger.warn({ stream, skipped: snapshot.skipped }, 'monitor state: events that cannot be encoded left out');
+        }
+        return snapshotJson(snapshot, maxBytes);
+      }),
+    };
+    answers.set(key, entry);
+    entry.body.then(
+      () => answers.set(key, { until: Date.now() + cacheMs, body: entry.body }),
+      () => answers.delete(key),
+    );
+    return entry.body;
+  };
 }
 
 /** The token sources in order, or `false` for the explicit choice of no auth; never open by omission. */

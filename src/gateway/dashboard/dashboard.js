@@ -1,17 +1,20 @@
-// The live preservation monitor: connects to the gateway's two SSE streams,
-// keeps the latest state of SIPs, workflows, tasks, AIPs and locations, and
-// renders it. Plain JavaScript served as is: nothing to build.
+// The live preservation monitor. Each stream starts from the gateway's state
+// (GET /<stream>/state: the picture folded from the retained history, and the
+// position it reflects), then resumes the stream right after that position
+// and folds each event into the picture with the same reducer the gateway
+// used (monitor-state.js, compiled from src/monitor/monitor-state.ts): a
+// reload shows the same picture, nothing applied twice. This file is only the
+// view. Plain JavaScript modules served as is.
 //
 // Streams are read with fetch() rather than EventSource so the token travels
 // in the Authorization header (never in a URL, where it would land in logs and
-// history) and so reconnects follow our own backoff.
+// history), so Last-Event-ID can be set on the first connection, and so
+// reconnects follow our own backoff.
 
+import { emptyMonitorState, reduceMonitorState } from './monitor-state.js';
 import { oidcSettings, startOidcSession } from './oidc-sign-in.js';
 
 const TOKEN_KEY = 'tidings.token';
-const MAX_SIPS = 150;
-const MAX_AIPS = 100;
-const MAX_ACTIVITY = 60;
 const BACKOFF_START_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
 const STABLE_AFTER_MS = 10000;
@@ -45,6 +48,7 @@ class SseParser {
     this.buffer = '';
     this.event = '';
     this.data = [];
+    this.id = undefined;
   }
 
   feed(text) {
@@ -64,9 +68,12 @@ class SseParser {
 
   line(line) {
     if (line === '') {
-      if (this.data.length > 0) this.onMessage({ event: this.event || 'message', data: this.data.join('\n') });
+      if (this.data.length > 0) {
+        this.onMessage({ event: this.event || 'message', data: this.data.join('\n'), id: this.id });
+      }
       this.event = '';
       this.data = [];
+      this.id = undefined;
       return;
     }
     if (line.startsWith(':')) return;
@@ -76,6 +83,7 @@ class SseParser {
     if (value.startsWith(' ')) value = value.slice(1);
     if (field === 'data') this.data.push(value);
     else if (field === 'event') this.event = value;
+    else if (field === 'id' && !value.includes('\0')) this.id = value;
   }
 }
 
@@ -88,13 +96,64 @@ const sleep = (ms, signal) =>
     });
   });
 
-/** One monitor stream, kept open: reconnects with exponential backoff and jitter. */
+/**
+ * One monitor stream, kept open: starts from the gateway's state, resumes
+ * after the last event it applied on every reconnect, and reconnects with
+ * exponential backoff and jitter.
+ */
 class MonitorStream {
-  constructor(name, path, handlers) {
+  constructor(name, path, statePath, handlers) {
     this.name = name;
     this.path = path;
+    this.statePath = statePath;
     this.handlers = handlers;
     this.stopper = new AbortController();
+    /** The position of the last event applied: where a reconnect resumes. */
+    this.lastEventId = undefined;
+    /** True until the state is loaded, and again when the gateway cannot resume us. */
+    this.needsState = true;
+  }
+
+  /** The picture is incomplete and the gateway cannot fill it in: load the state again, then resume from it. */
+  reload() {
+    this.needsState = true;
+    this.reconnect();
+  }
+
+  /** @returns 'ok', 'denied' or 'error'. A gateway without state routes (404) is fine: the stream starts live. */
+  async loadState(token, signal) {
+    let response;
+    try {
+      response = await fetch(this.statePath, {
+        headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
+        cache: 'no-store',
+        signal,
+      });
+    } catch {
+      return 'error';
+    }
+    if (response.status === 401 || response.status === 403) {
+      this.handlers.state('denied', response.status === 401 ? 'Token rejected' : 'Not allowed');
+      this.handlers.denied(response.status);
+      return 'denied';
+    }
+    if (response.status === 404) {
+      this.needsState = false;
+      return 'ok';
+    }
+    if (!response.ok) return 'error';
+    let snapshot;
+    try {
+      snapshot = await response.json();
+    } catch {
+      return 'error';
+    }
+    if (snapshot === null || typeof snapshot !== 'object' || typeof snapshot.state !== 'object') return 'error';
+    // No position: nothing was retained when the state was read, so everything retained now came after it.
+    this.lastEventId = typeof snapshot.position === 'string' ? snapshot.position : 'oldest';
+    this.needsState = false;
+    this.handlers.snapshot(snapshot);
+    return 'ok';
   }
 
   stop() {
@@ -115,7 +174,8 @@ class MonitorStream {
       this.handlers.state(attempt === 0 ? 'connecting' : 'reconnecting', 'Connecting…');
       const started = Date.now();
       this.renewed = false;
-      const outcome = await this.connect(tokenOf(), stop);
+      let outcome = this.needsState ? await this.loadState(tokenOf(), stop) : 'ok';
+      if (outcome === 'ok') outcome = await this.connect(tokenOf(), stop);
       if (stop.aborted) return;
       if (outcome === 'denied') return;
       if (this.renewed) {
@@ -142,8 +202,11 @@ class MonitorStream {
     };
     try {
       arm();
+      const headers = { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' };
+      if (this.lastEventId !== undefined) headers['Last-Event-ID'] = this.lastEventId;
+      this.resumedFrom = this.lastEventId;
       const response = await fetch(this.path, {
-        headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' },
+        headers,
         cache: 'no-store',
         signal: abort.signal,
       });
@@ -157,7 +220,11 @@ class MonitorStream {
         return 'error';
       }
       this.handlers.state('live', 'Live');
-      const parser = new SseParser((message) => this.handlers.message(message));
+      const parser = new SseParser((message) => {
+        this.handlers.message(message);
+        // Applied: a reconnect resumes after it.
+        if (message.id !== undefined && message.id !== '') this.lastEventId = message.id;
+      });
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       for (;;) {
         const { done, value } = await reader.read();
@@ -176,115 +243,28 @@ class MonitorStream {
   }
 }
 
-// ---------------------------------------------------------------- state
+// ---------------------------------------------------------------- model
 
-const state = {
-  sips: new Map(),
-  workflows: new Map(),
-  tasks: new Map(),
-  batches: new Map(),
-  aips: new Map(),
-  aipWorkflows: new Map(),
-  locations: new Map(),
+/** Each stream's picture (see monitor-state.ts), and what only the view keeps. */
+const view = {
+  models: { ingest: emptyMonitorState(), storage: emptyMonitorState() },
   /** SIP uuid → trace id of the last event about it that carried a trace context. */
   sipTraces: new Map(),
-  activity: [],
   selected: null,
+  /** Status filter of the SIP list: '' (all), 'active', 'ingested', 'failed'. */
+  filter: '',
+  search: '',
 };
 
 const short = (uuid) => (typeof uuid === 'string' ? uuid.slice(0, 8) : '');
-const sipName = (uuid) => state.sips.get(uuid)?.name ?? `SIP ${short(uuid)}`;
-const aipName = (uuid) => state.aips.get(uuid)?.name ?? `AIP ${short(uuid)}`;
-
-function note(text, tone) {
-  state.activity.unshift({ at: new Date(), text, tone });
-  if (state.activity.length > MAX_ACTIVITY) state.activity.length = MAX_ACTIVITY;
-}
-
-function merge(map, uuid, patch) {
-  const next = { ...(map.get(uuid) ?? { uuid }), ...patch };
-  map.set(uuid, next);
-  return next;
-}
-
-function trim(map, max) {
-  if (map.size <= max) return;
-  const excess = [...map.values()].sort((a, b) => stamp(a) - stamp(b)).slice(0, map.size - max);
-  for (const item of excess) map.delete(item.uuid);
-}
-
-function stamp(item) {
-  const value = Date.parse(item.created_at ?? item.started_at ?? '');
-  return Number.isNaN(value) ? 0 : value;
-}
-
-const handlers = {
-  ingest_ping_event() {},
-  storage_ping_event() {},
-  sip_created_event({ uuid, item }) {
-    merge(state.sips, uuid, item);
-    trim(state.sips, MAX_SIPS);
-    note(`${sipName(uuid)} received`, 'blue');
-  },
-  sip_updated_event({ uuid, item }) {
-    merge(state.sips, uuid, item);
-  },
-  sip_status_updated_event({ uuid, status }) {
-    merge(state.sips, uuid, { status });
-    note(`${sipName(uuid)} is ${status}`, toneOf(status));
-  },
-  sip_workflow_created_event({ item }) {
-    state.workflows.set(item.uuid, item);
-    note(`${sipName(item.sip_uuid)}: workflow "${item.type}" started`, 'blue');
-  },
-  sip_workflow_updated_event({ item }) {
-    state.workflows.set(item.uuid, { ...state.workflows.get(item.uuid), ...item });
-  },
-  sip_task_created_event({ item }) {
-    state.tasks.set(item.uuid, item);
-  },
-  sip_task_updated_event({ item }) {
-    state.tasks.set(item.uuid, { ...state.tasks.get(item.uuid), ...item });
-    if (item.status === 'error' || item.status === 'failed') note(`Task "${item.name}" ${item.status}`, 'red');
-  },
-  batch_created_event({ uuid, item }) {
-    merge(state.batches, uuid, item);
-    note(`Batch ${item.identifier} created (${item.sips_count} SIPs)`, 'blue');
-  },
-  batch_updated_event({ uuid, item }) {
-    merge(state.batches, uuid, item);
-  },
-  location_created_event({ uuid, item }) {
-    merge(state.locations, uuid, item);
-    note(`Location "${item.name}" added`, 'teal');
-  },
-  location_updated_event({ uuid, item }) {
-    merge(state.locations, uuid, item);
-  },
-  aip_created_event({ uuid, item }) {
-    merge(state.aips, uuid, item);
-    trim(state.aips, MAX_AIPS);
-    note(`${item.name} created in storage`, 'blue');
-  },
-  aip_updated_event({ uuid, item }) {
-    merge(state.aips, uuid, item);
-  },
-  aip_status_updated_event({ uuid, status }) {
-    merge(state.aips, uuid, { status });
-    note(`${aipName(uuid)} is ${status}`, toneOf(status));
-  },
-  aip_location_updated_event({ uuid, location_uuid }) {
-    merge(state.aips, uuid, { location_uuid });
-  },
-  aip_workflow_created_event({ item }) {
-    state.aipWorkflows.set(item.uuid, item);
-  },
-  aip_workflow_updated_event({ item }) {
-    state.aipWorkflows.set(item.uuid, { ...state.aipWorkflows.get(item.uuid), ...item });
-  },
-  aip_task_created_event() {},
-  aip_task_updated_event() {},
-};
+const sipOf = (uuid) => view.models.ingest.sips.find((sip) => sip.uuid === uuid);
+const aipOf = (uuid) => view.models.storage.aips.find((aip) => aip.uuid === uuid);
+const locationOf = (uuid) => view.models.storage.locations.find((location) => location.uuid === uuid);
+const batchOf = (uuid) => view.models.ingest.batches.find((batch) => batch.uuid === uuid);
+const sipName = (uuid) => sipOf(uuid)?.name ?? `SIP ${short(uuid)}`;
+const aipName = (uuid) => aipOf(uuid)?.name ?? `AIP ${short(uuid)}`;
+const locationName = (uuid) => locationOf(uuid)?.name ?? `location ${short(uuid)}`;
+const plural = (count, one, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
 
 function parseDetail(data) {
   try {
@@ -295,21 +275,34 @@ function parseDetail(data) {
   }
 }
 
+const GAP_CAUSES = {
+  reconnect: 'the event bus reconnected',
+  overflow: 'the browser fell behind',
+  expired: 'they are older than the gateway keeps',
+  'unknown-position': 'the gateway could not resume this page',
+};
+
 function onMessage(stream, message) {
+  const name = stream.name;
   if (message.event === 'gap') {
     const detail = parseDetail(message.data);
-    const why = detail.reason === 'reconnect' ? 'the event bus reconnected' : 'the browser fell behind';
+    // Lost to the gateway too (bus reconnect, overflow): say so. Lost to this page only: load the picture again.
+    // (Not when resuming from the oldest event failed: a state loaded again would ask the same.)
+    const reload =
+      (detail.reason === 'expired' || detail.reason === 'unknown-position') && stream.resumedFrom !== 'oldest';
+    if (reload) stream.reload();
     // One banner per stream: a notice about one never hides the other's.
-    const banner = $(`gap-banner-${stream}`);
+    const banner = $(`gap-banner-${name}`);
     banner.querySelector('.gap-text').textContent =
-      `Some ${stream} updates were missed (${why}); the view may be incomplete.`;
+      `Some ${name} updates were missed (${GAP_CAUSES[detail.reason] ?? 'the connection was interrupted'}); ` +
+      (reload ? 'the view was reloaded.' : 'the view may be incomplete.');
     banner.hidden = false;
     return;
   }
   if (message.event === 'backend') {
     const detail = parseDetail(message.data);
-    if (detail.state === 'lost') setBackend(stream, 'lost', detail.reason);
-    else if (detail.state === 'restored') setBackend(stream, 'ok');
+    if (detail.state === 'lost') setBackend(name, 'lost', detail.reason);
+    else if (detail.state === 'restored') setBackend(name, 'ok');
     return;
   }
   // Any other named event is news for a later dashboard: never mistaken for an event.
@@ -321,9 +314,10 @@ function onMessage(stream, message) {
     return;
   }
   const event = wire?.value;
-  const handler = event && handlers[event.type];
-  if (handler && event.value) {
-    handler(event.value);
+  if (!event || typeof event.type !== 'string' || !event.value || event.type.endsWith('_ping_event')) return;
+  const before = view.models[name];
+  view.models[name] = reduceMonitorState(before, event);
+  if (view.models[name] !== before) {
     noteTrace(event.value, wire.traceparent);
     scheduleRender();
   }
@@ -335,9 +329,12 @@ const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 function noteTrace(value, traceparent) {
   const traceId = typeof traceparent === 'string' ? TRACEPARENT.exec(traceparent)?.[1] : undefined;
   if (traceId === undefined) return;
-  const workflow = value.item?.workflow_uuid ? state.workflows.get(value.item.workflow_uuid) : undefined;
-  const sipUuid = value.item?.sip_uuid ?? workflow?.sip_uuid ?? value.uuid;
-  if (state.sips.has(sipUuid)) state.sipTraces.set(sipUuid, traceId);
+  const workflowUuid = value.item?.workflow_uuid;
+  const owner = workflowUuid
+    ? view.models.ingest.sips.find((sip) => sip.workflows.some((w) => w.uuid === workflowUuid))
+    : undefined;
+  const sipUuid = value.item?.sip_uuid ?? owner?.uuid ?? value.uuid;
+  if (sipOf(sipUuid)) view.sipTraces.set(sipUuid, traceId);
 }
 
 // ---------------------------------------------------------------- rendering
@@ -358,6 +355,8 @@ const TONES = {
   unspecified: 'gray',
 };
 const toneOf = (status) => TONES[status] ?? 'gray';
+const FAILED = new Set(['failed', 'error']);
+const ACTIVE = new Set(['queued', 'processing', 'pending', 'validated']);
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -374,65 +373,81 @@ function el(tag, props = {}, ...children) {
 
 const badge = (status) => el('span', { className: 'badge', 'data-tone': toneOf(status), text: status ?? 'unknown' });
 
+/** Short enough for a table cell: the time today, else the day and time ("30 Nov 14:05"), with the year when not this one. */
 function formatTime(value) {
   if (!value) return '—';
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) return value;
-  const sameDay = date.toDateString() === new Date().toDateString();
-  return sameDay
-    ? date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })
-    : date.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+  const now = new Date();
+  const time = date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  if (date.toDateString() === now.toDateString()) {
+    return date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  }
+  const day = date.toLocaleDateString([], {
+    day: 'numeric',
+    month: 'short',
+    ...(date.getFullYear() === now.getFullYear() ? {} : { year: 'numeric' }),
+  });
+  return `${day} ${time}`;
 }
 
-function workflowsOf(sipUuid) {
-  return [...state.workflows.values()].filter((w) => w.sip_uuid === sipUuid).sort((a, b) => stamp(a) - stamp(b));
-}
+const fullTime = (value) => {
+  const date = value ? new Date(value) : undefined;
+  return date && !Number.isNaN(date.getTime()) ? date.toLocaleString() : undefined;
+};
 
-function tasksOf(workflowUuid) {
-  return [...state.tasks.values()].filter((t) => t.workflow_uuid === workflowUuid).sort((a, b) => stamp(a) - stamp(b));
-}
+/** The workflow shown for a SIP: the newest (the reducer keeps them newest first). */
+const currentWorkflow = (sip) => sip.workflows[0];
 
 function progressCell(sip) {
-  const workflow = workflowsOf(sip.uuid).at(-1);
-  const tasks = workflow ? tasksOf(workflow.uuid) : [];
+  const workflow = currentWorkflow(sip);
+  const tasks = workflow?.tasks ?? [];
   const done = tasks.filter((t) => t.status === 'done').length;
   const current = tasks.find((t) => t.status === 'in progress');
-  const failed = sip.status === 'failed' || sip.status === 'error';
+  const failedTask = tasks.find((t) => FAILED.has(t.status));
+  const failed = FAILED.has(sip.status);
   const finished = sip.status === 'ingested' || failed;
+  // Honest: tasks done of the tasks known so far; no guess at tasks not yet announced.
   let text = 'Waiting to start';
-  if (workflow && current) text = current.name;
-  else if (failed) text = tasks.find((t) => t.status === 'error' || t.status === 'failed')?.name ?? 'Failed';
-  else if (sip.status === 'ingested') text = `${done} tasks completed`;
-  else if (workflow) text = workflow.type;
-  const ratio = finished ? 1 : tasks.length === 0 ? 0.04 : Math.min(0.95, done / (tasks.length + 1));
+  if (failed) text = failedTask ? `Failed at "${failedTask.name}"` : 'Failed';
+  else if (sip.status === 'ingested') text = `Ingested, ${plural(done, 'task')} done`;
+  else if (workflow && tasks.length === 0) text = `Starting "${workflow.type}"`;
+  else if (workflow) text = `${done} of ${plural(tasks.length, 'task')} done${current ? ` · ${current.name}` : ''}`;
+  const ratio = sip.status === 'ingested' ? 1 : tasks.length === 0 ? 0 : done / tasks.length;
   const bar = el(
     'div',
-    { className: 'bar', 'data-tone': failed ? 'red' : finished ? 'green' : 'blue' },
-    el('span', { style: `width:${Math.round(ratio * 100)}%` }),
+    {
+      className: 'bar',
+      'data-tone': failed ? 'red' : finished ? 'green' : 'blue',
+      role: 'progressbar',
+      'aria-valuemin': '0',
+      'aria-valuemax': String(tasks.length),
+    },
+    el('span'),
   );
+  bar.setAttribute('aria-valuenow', String(done));
   bar.firstChild.style.width = `${Math.round(ratio * 100)}%`;
   return el('div', { className: 'progress' }, bar, el('span', { className: 'progress-text', text, title: text }));
 }
 
 function detailsRow(sip) {
   const cell = el('td', { colSpan: 7 });
-  const workflows = workflowsOf(sip.uuid);
-  if (workflows.length === 0) cell.append(el('p', { className: 'hint', text: 'No workflow has started yet.' }));
-  for (const workflow of workflows) {
+  if (sip.workflows.length === 0) cell.append(el('p', { className: 'hint', text: 'No workflow has started yet.' }));
+  for (const workflow of [...sip.workflows].reverse()) {
     const box = el(
       'div',
       { className: 'workflow' },
       el(
         'div',
         { className: 'workflow-head' },
-        el('strong', { text: `Workflow: ${workflow.type}` }),
+        el('strong', { text: `Workflow: ${workflow.type ?? 'unknown'}` }),
         badge(workflow.status),
         el('span', { className: 'time', text: `started ${formatTime(workflow.started_at)}` }),
         el('span', { className: 'mono sub', text: workflow.temporal_id }),
       ),
     );
     const list = el('ul', { className: 'tasks' });
-    for (const task of tasksOf(workflow.uuid)) {
+    for (const task of workflow.tasks) {
       const item = el(
         'li',
         { 'data-task-status': task.status },
@@ -446,8 +461,18 @@ function detailsRow(sip) {
     box.append(list);
     cell.append(box);
   }
-  if (sip.aip_uuid) cell.append(el('p', { className: 'sub', text: `AIP ${sip.aip_uuid}` }));
-  const traceId = state.sipTraces.get(sip.uuid);
+  if (sip.batch_uuid) {
+    const batch = batchOf(sip.batch_uuid);
+    cell.append(
+      el('p', { className: 'sub', text: `Batch ${batch?.identifier ?? sip.batch_identifier ?? sip.batch_uuid}` }),
+    );
+  }
+  if (sip.aip_uuid) {
+    const aip = aipOf(sip.aip_uuid);
+    const where = aip?.location_uuid ? ` in ${locationName(aip.location_uuid)}` : '';
+    cell.append(el('p', { className: 'sub', text: `AIP ${aip?.name ?? sip.aip_uuid}${where}` }));
+  }
+  const traceId = view.sipTraces.get(sip.uuid);
   if (traceId) cell.append(el('p', { className: 'sub mono trace', text: `Last update in trace ${traceId}` }));
   return el('tr', { className: 'details' }, cell);
 }
@@ -459,33 +484,55 @@ function sipCells(sip) {
   return [
     el(
       'td',
-      { className: 'name-cell' },
-      el('span', { className: 'name', text: sip.name ?? short(sip.uuid) }),
-      el('span', { className: 'sub mono', text: short(sip.uuid) }),
+      { className: 'name-cell', 'data-label': 'Name' },
+      el('span', { className: 'name', text: sip.name ?? 'Unnamed SIP', title: sip.name }),
+      el('span', { className: 'sub mono', text: short(sip.uuid), title: sip.uuid }),
     ),
-    el('td', {}, badge(sip.status)),
-    el('td', {}, progressCell(sip)),
+    el('td', { className: 'status-cell', 'data-label': 'Status' }, badge(sip.status)),
+    el('td', { className: 'progress-cell', 'data-label': 'Progress' }, progressCell(sip)),
     el(
       'td',
-      {},
+      { className: 'uploader-cell', 'data-label': 'Uploader', title: sip.uploader_email },
       el('span', { text: sip.uploader_name ?? '—' }),
       el('span', { className: 'sub', text: sip.uploader_email }),
     ),
-    el('td', { className: 'num', text: sip.file_count === undefined ? '—' : String(sip.file_count) }),
-    el('td', { className: 'time', text: formatTime(sip.started_at) }),
-    el('td', { className: 'time', text: formatTime(sip.completed_at) }),
+    el('td', {
+      className: 'num',
+      'data-label': 'Files',
+      text: sip.file_count === undefined ? '—' : String(sip.file_count),
+    }),
+    el('td', {
+      className: 'time',
+      'data-label': 'Started',
+      text: formatTime(sip.started_at),
+      title: fullTime(sip.started_at),
+    }),
+    el('td', {
+      className: 'time',
+      'data-label': 'Completed',
+      text: formatTime(sip.completed_at),
+      title: fullTime(sip.completed_at),
+    }),
   ];
 }
 
 function sipSignature(sip) {
-  const workflow = workflowsOf(sip.uuid).at(-1);
-  const tasks = workflow ? tasksOf(workflow.uuid).map((t) => t.status) : [];
-  return JSON.stringify([sip, workflow?.status, workflow?.type, tasks]);
+  const workflow = currentWorkflow(sip);
+  return JSON.stringify([sip, workflow?.status, workflow?.type, workflow?.tasks.map((t) => t.status)]);
+}
+
+function shown(sip) {
+  if (view.filter === 'active' && !ACTIVE.has(sip.status)) return false;
+  if (view.filter === 'ingested' && sip.status !== 'ingested') return false;
+  if (view.filter === 'failed' && !FAILED.has(sip.status)) return false;
+  if (view.search === '') return true;
+  return sip.uuid.toLowerCase().includes(view.search) || (sip.name ?? '').toLowerCase().includes(view.search);
 }
 
 function renderSips() {
   const body = $('sips-body');
-  const sips = [...state.sips.values()].sort((a, b) => stamp(b) - stamp(a));
+  const all = view.models.ingest.sips;
+  const sips = all.filter(shown);
   const wanted = [];
   const seen = new Set();
   for (const sip of sips) {
@@ -495,7 +542,7 @@ function renderSips() {
       sipRows.set(sip.uuid, entry);
     }
     const { row } = entry;
-    row.classList.toggle('selected', state.selected === sip.uuid);
+    row.classList.toggle('selected', view.selected === sip.uuid);
     row.dataset.status = sip.status ?? '';
     const signature = sipSignature(sip);
     if (signature !== entry.signature) {
@@ -504,12 +551,13 @@ function renderSips() {
     }
     seen.add(sip.uuid);
     wanted.push(row);
-    if (state.selected === sip.uuid) wanted.push(detailsRow(sip));
+    if (view.selected === sip.uuid) wanted.push(detailsRow(sip));
   }
+  const kept = new Set(all.map((sip) => sip.uuid));
   for (const [uuid, entry] of sipRows) {
     if (seen.has(uuid)) continue;
     sipRows.delete(uuid);
-    state.sipTraces.delete(uuid);
+    if (!kept.has(uuid)) view.sipTraces.delete(uuid);
     entry.row.remove();
   }
   // Move only what is out of place: untouched rows are never detached.
@@ -526,21 +574,23 @@ function renderSips() {
     cursor.remove();
     cursor = next;
   }
-  $('sips-empty').hidden = sips.length > 0;
+  const empty = $('sips-empty');
+  empty.hidden = sips.length > 0;
+  empty.textContent = all.length === 0 ? 'Waiting for ingest activity…' : 'No SIP matches the filter.';
+  $('sips-count').textContent =
+    sips.length === all.length ? plural(all.length, 'SIP') : `${sips.length} of ${plural(all.length, 'SIP')}`;
 }
 
 function renderAips() {
-  const aips = [...state.aips.values()].sort((a, b) => stamp(b) - stamp(a));
+  const aips = view.models.storage.aips;
   $('aips-body').replaceChildren(
     ...aips.map((aip) =>
       el(
         'tr',
-        { 'data-uuid': aip.uuid, 'data-status': aip.status },
-        el('td', {}, el('span', { className: 'name', text: aip.name ?? short(aip.uuid) })),
+        { 'data-uuid': aip.uuid, 'data-status': aip.status ?? '' },
+        el('td', {}, el('span', { className: 'name', text: aip.name ?? `AIP ${short(aip.uuid)}`, title: aip.uuid })),
         el('td', {}, badge(aip.status)),
-        el('td', {
-          text: state.locations.get(aip.location_uuid)?.name ?? (aip.location_uuid ? short(aip.location_uuid) : '—'),
-        }),
+        el('td', { className: 'location-cell', text: aip.location_uuid ? locationName(aip.location_uuid) : '—' }),
       ),
     ),
   );
@@ -548,7 +598,7 @@ function renderAips() {
 }
 
 function renderLocations() {
-  const locations = [...state.locations.values()];
+  const locations = view.models.storage.locations;
   $('locations-list').replaceChildren(
     ...locations.map((location) =>
       el(
@@ -573,24 +623,87 @@ function renderLocations() {
 }
 
 function renderStats() {
-  const sips = [...state.sips.values()];
-  const count = (...statuses) => sips.filter((s) => statuses.includes(s.status)).length;
+  const sips = view.models.ingest.sips;
+  const count = (statuses) => sips.filter((s) => statuses.has(s.status)).length;
   $('stat-sips').textContent = String(sips.length);
-  $('stat-processing').textContent = String(count('queued', 'processing', 'pending', 'validated'));
-  $('stat-ingested').textContent = String(count('ingested'));
-  $('stat-failed').textContent = String(count('failed', 'error'));
-  $('stat-aips').textContent = String([...state.aips.values()].filter((a) => a.status === 'stored').length);
-  $('stat-locations').textContent = String(state.locations.size);
+  $('stat-processing').textContent = String(count(ACTIVE));
+  $('stat-ingested').textContent = String(count(new Set(['ingested'])));
+  $('stat-failed').textContent = String(count(FAILED));
+  $('stat-aips').textContent = String(view.models.storage.aips.filter((a) => a.status === 'stored').length);
+  $('stat-locations').textContent = String(view.models.storage.locations.length);
+}
+
+const STATUS_WORDS = {
+  queued: 'is queued',
+  processing: 'is processing',
+  pending: 'is waiting for a decision',
+  validated: 'was validated',
+  ingested: 'was ingested',
+  failed: 'failed',
+  error: 'failed with an error',
+  canceled: 'was canceled',
+  stored: 'was stored',
+  deleted: 'was deleted',
+  unspecified: 'has no status',
+};
+const statusWords = (status) => STATUS_WORDS[status] ?? `is ${status}`;
+
+/** An activity entry as a sentence, with the names known now. */
+function activityText(entry) {
+  switch (entry.kind) {
+    case 'sip-received':
+      return `${sipName(entry.uuid)} received for ingest`;
+    case 'sip-status':
+      return `${sipName(entry.uuid)} ${statusWords(entry.status)}`;
+    case 'workflow-started':
+      return `${sipName(entry.uuid)}: an ingest ("${entry.label}") started`;
+    case 'task-failed':
+      return `${sipName(entry.uuid)}: task "${entry.label}" failed`;
+    case 'batch-created': {
+      const batch = batchOf(entry.uuid);
+      const size = batch?.sips_count === undefined ? '' : ` (${plural(batch.sips_count, 'SIP')})`;
+      return `Batch ${batch?.identifier ?? short(entry.uuid)} created${size}`;
+    }
+    case 'location-added':
+      return `Location "${locationName(entry.uuid)}" added`;
+    case 'aip-created':
+      return `${aipName(entry.uuid)} created in storage`;
+    case 'aip-status':
+      return `${aipName(entry.uuid)} ${statusWords(entry.status)}`;
+    default:
+      return entry.kind;
+  }
+}
+
+const ACTIVITY_TONES = { 'sip-received': 'blue', 'workflow-started': 'blue', 'task-failed': 'red' };
+const activityTone = (entry) => ACTIVITY_TONES[entry.kind] ?? (entry.status ? toneOf(entry.status) : 'teal');
+
+/** Both streams' feeds in one list: by the time the events give, else each stream's own order, ingest first. */
+function mergedActivity() {
+  const a = view.models.ingest.activity;
+  const b = view.models.storage.activity;
+  const merged = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    const takeB = x === undefined || (y !== undefined && x.at && y.at && Date.parse(y.at) > Date.parse(x.at));
+    merged.push(takeB ? y : x);
+    if (takeB) j++;
+    else i++;
+  }
+  return merged.slice(0, 60);
 }
 
 function renderActivity() {
   $('activity-list').replaceChildren(
-    ...state.activity.map((entry) =>
+    ...mergedActivity().map((entry) =>
       el(
         'li',
-        {},
-        el('span', { className: 'time', text: entry.at.toLocaleTimeString() }),
-        el('span', { text: entry.text }),
+        { 'data-tone': activityTone(entry) },
+        el('span', { className: 'time', text: entry.at ? formatTime(entry.at) : '' }),
+        el('span', { text: activityText(entry) }),
       ),
     ),
   );
@@ -645,13 +758,14 @@ function connect(tokenOf) {
   $('sign-in').hidden = true;
   $('main').hidden = false;
   $('sign-out').hidden = false;
-  for (const [name, path] of [
-    ['ingest', '/ingest/monitor'],
-    ['storage', '/storage/monitor'],
-  ]) {
-    const stream = new MonitorStream(name, path, {
+  for (const name of ['ingest', 'storage']) {
+    const stream = new MonitorStream(name, `/${name}/monitor`, `/${name}/state`, {
       state: (kind, text) => setConnection(name, kind, text),
-      message: (message) => onMessage(name, message),
+      snapshot: (snapshot) => {
+        view.models[name] = snapshot.state;
+        scheduleRender();
+      },
+      message: (message) => onMessage(stream, message),
       denied: (status) => {
         // A token scoped to the other stream gets 403 here: keep the other one running.
         if (status === 401) {
@@ -672,7 +786,7 @@ function connect(tokenOf) {
 $('sips-body').addEventListener('click', (event) => {
   const row = event.target.closest('tr.sip-row');
   if (!row) return;
-  state.selected = state.selected === row.dataset.uuid ? null : row.dataset.uuid;
+  view.selected = view.selected === row.dataset.uuid ? null : row.dataset.uuid;
   scheduleRender();
 });
 $('sips-body').addEventListener('keydown', (event) => {
@@ -680,7 +794,15 @@ $('sips-body').addEventListener('keydown', (event) => {
   const row = event.target.closest('tr.sip-row');
   if (!row) return;
   event.preventDefault();
-  state.selected = state.selected === row.dataset.uuid ? null : row.dataset.uuid;
+  view.selected = view.selected === row.dataset.uuid ? null : row.dataset.uuid;
+  scheduleRender();
+});
+$('sip-filter').addEventListener('change', (event) => {
+  view.filter = event.target.value;
+  scheduleRender();
+});
+$('sip-search').addEventListener('input', (event) => {
+  view.search = event.target.value.trim().toLowerCase();
   scheduleRender();
 });
 for (const button of document.querySelectorAll('.gap-dismiss')) {
