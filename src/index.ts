@@ -21,6 +21,10 @@ export { createInMemoryEventService } from './backends/memory/memory-event-servi
 export { createNopEventService } from './backends/nop/nop-event-service.js';
 export type { RedisEventService, RedisEventServiceOptions } from './backends/redis/redis-event-service.js';
 export { createRedisEventService } from './backends/redis/redis-event-service.js';
+export type { Bridge, BridgeOptions, BridgeRole, BridgeStatus } from './bridge/bridge.js';
+export { createBridge } from './bridge/bridge.js';
+export type { BridgeHealthServer } from './bridge/bridge-health.js';
+export { listenBridgeHealth } from './bridge/bridge-health.js';
 export type { EnduroConfig, EnduroConfigSource, EnduroEventConfig } from './config/enduro-config.js';
 export { loadEnduroConfig } from './config/enduro-config.js';
 export type { Codec, DecodeResult, TraceCarrier, TraceContextDrop } from './core/codec.js';
