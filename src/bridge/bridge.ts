@@ -377,10 +377,14 @@ class RedisBridge implements Bridge {
     return n;
   }
 
-  /** Writes soon: the messages of this turn of the event loop go in one script call. */
+  /**
+   * Writes once the current socket read is handled: every message of one
+   * chunk from Redis goes in one script call, and while a call is out the
+   * next batch gathers. No timer: the first message of a quiet spell leaves at once.
+   */
   #schedulePump(): void {
     if (this.#pumping !== undefined) return;
-    this.#pumping = new Promise<void>((resolve) => setImmediate(resolve))
+    this.#pumping = Promise.resolve()
       .then(() => this.#pump())
       .finally(() => {
         this.#pumping = undefined;
