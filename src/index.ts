@@ -21,6 +21,12 @@ export { createInMemoryEventService } from './backends/memory/memory-event-servi
 export { createNopEventService } from './backends/nop/nop-event-service.js';
 export type { RedisEventService, RedisEventServiceOptions } from './backends/redis/redis-event-service.js';
 export { createRedisEventService } from './backends/redis/redis-event-service.js';
+export type {
+  RedisStreamEventService,
+  RedisStreamEventServiceOptions,
+  StreamRetention,
+} from './backends/redis-stream/redis-stream-event-service.js';
+export { createRedisStreamEventService } from './backends/redis-stream/redis-stream-event-service.js';
 export type { Bridge, BridgeOptions, BridgeRole, BridgeStatus } from './bridge/bridge.js';
 export { createBridge } from './bridge/bridge.js';
 export type { BridgeHealthServer } from './bridge/bridge-health.js';
@@ -86,6 +92,11 @@ export {
   newIngestEventServiceRedis,
   newStorageEventServiceRedis,
 } from './monitor/redis-services.js';
+export type { RedisStreamConfig } from './monitor/redis-stream-services.js';
+export {
+  newIngestEventServiceRedisStream,
+  newStorageEventServiceRedisStream,
+} from './monitor/redis-stream-services.js';
 export type {
   AIP,
   AIPCreatedEvent,

@@ -10,8 +10,10 @@ import {
   loadEnduroConfig,
   newIngestEventServiceInMem,
   newIngestEventServiceRedis,
+  newIngestEventServiceRedisStream,
   newStorageEventServiceInMem,
   newStorageEventServiceRedis,
+  newStorageEventServiceRedisStream,
   OidcAuthenticator,
   type OidcProviderConfig,
   parseTokenList,
@@ -31,6 +33,7 @@ import {
 
 interface ServeOptions {
   redis?: string;
+  redisStream?: string;
   ingestChannel: string;
   storageChannel: string;
   port: number;
@@ -55,6 +58,12 @@ export function serveCommand(): Command {
   return new Command('serve')
     .description('serve the monitor gateway (SSE streams and the live dashboard)')
     .addOption(redisOption(false))
+    .addOption(
+      new Option(
+        '--redis-stream <url>',
+        'serve Redis Streams instead of pub/sub channels (keys: the channel names), with replay for resuming browsers',
+      ).env('TIDINGS_REDIS_STREAM'),
+    )
     .addOption(
       new Option(
         '--enduro-config <file>',
@@ -140,9 +149,12 @@ export function serveCommand(): Command {
     .addHelpText(
       'after',
       `
-The backend is Redis (--redis or TIDINGS_REDIS_URL) or the in-memory demo
-(--demo or TIDINGS_DEMO=1); one of the two is required. When both are set, the
-one given on the command line wins over the environment.
+The backend is Redis (--redis or TIDINGS_REDIS_URL), Redis Streams
+(--redis-stream or TIDINGS_REDIS_STREAM: the channel options name the stream
+keys, and a browser that reconnects resumes where it left off, within what the
+stream retains) or the in-memory demo (--demo or TIDINGS_DEMO=1); one is
+required. When two are set, the one given on the command line wins over the
+environment.
 
 With --enduro-config, Redis addresses and channels default to Enduro's
 [event] (ingest) and [storage.event] (storage), with Enduro's ENDURO_*
@@ -155,12 +167,14 @@ URL: the token travels in its #fragment, which is never sent to the server.
 
 Examples:
   $ tidings serve --demo
+  $ tidings serve --redis-stream redis://127.0.0.1:6379 --tokens s3cret
   $ TIDINGS_TOKENS=s3cret tidings serve --redis redis://127.0.0.1:6379/0 --port 9000
   $ TIDINGS_REDIS_URL=redis://127.0.0.1:6379 TIDINGS_METRICS=yes tidings serve --tokens 'viewer:ingest,admin'`,
     )
     .action(async (options: ServeOptions, command: Command) => {
       const enduro = options.enduroConfig === undefined ? undefined : loadEnduroConfig({ path: options.enduroConfig });
-      await serve(options, backendOf(options, command, enduro), authOf(options, command, enduro));
+      const backend = streamBackendOf(options, command, enduro) ?? backendOf(options, command, enduro);
+      await serve(options, backend, authOf(options, command, enduro));
     });
 }
 
@@ -170,7 +184,39 @@ interface RedisStream {
   channel: string;
 }
 
-type Backend = { kind: 'redis'; ingest: RedisStream; storage: RedisStream } | { kind: 'demo' };
+type Backend = { kind: 'redis' | 'redis-stream'; ingest: RedisStream; storage: RedisStream } | { kind: 'demo' };
+
+/**
+ * Redis Streams when --redis-stream (or TIDINGS_REDIS_STREAM) is given, the
+ * stream keys being the channel names. With --redis or --demo as well, the
+ * command line wins over the environment; both on the same level is an error.
+ * Undefined when another backend is to be served.
+ */
+function streamBackendOf(
+  options: ServeOptions,
+  command: Command,
+  enduro: EnduroConfig | undefined,
+): Backend | undefined {
+  const url = options.redisStream;
+  if (url === undefined) return undefined;
+  const fromEnv = command.getOptionValueSource('redisStream') === 'env';
+  for (const other of ['redis', 'demo'] as const) {
+    if (options[other] === undefined || options[other] === false) continue;
+    const otherFromEnv = command.getOptionValueSource(other) === 'env';
+    if (otherFromEnv === fromEnv) {
+      const [mine, theirs] = fromEnv
+        ? ['TIDINGS_REDIS_STREAM', other === 'redis' ? 'TIDINGS_REDIS_URL' : 'TIDINGS_DEMO']
+        : ['--redis-stream', `--${other}`];
+      throw new UsageError(`${mine} and ${theirs} name different backends: choose one`);
+    }
+    if (fromEnv) return undefined; // the other one, from the command line, wins
+  }
+  return {
+    kind: 'redis-stream',
+    ingest: { url, channel: channelOf(options, command, 'ingest', enduro) },
+    storage: { url, channel: channelOf(options, command, 'storage', enduro) },
+  };
+}
 
 /**
  * Redis or the in-memory demo. Serving the in-memory backend without the demo
@@ -301,6 +347,18 @@ async function serve(options: ServeOptions, backend: Backend, auth: ServeAuth): 
   if (backend.kind === 'demo') {
     ingest = newIngestEventServiceInMem({ logger, name: 'ingest', meterProvider });
     storage = newStorageEventServiceInMem({ logger, name: 'storage', meterProvider });
+  } else if (backend.kind === 'redis-stream') {
+    const tracerProvider = trace.getTracerProvider();
+    ingest = newIngestEventServiceRedisStream(logger, tracerProvider, {
+      redisAddress: backend.ingest.url,
+      streamKey: backend.ingest.channel,
+      meterProvider,
+    });
+    storage = newStorageEventServiceRedisStream(logger, tracerProvider, {
+      redisAddress: backend.storage.url,
+      streamKey: backend.storage.channel,
+      meterProvider,
+    });
   } else {
     const tracerProvider = trace.getTracerProvider();
     ingest = newIngestEventServiceRedis(logger, tracerProvider, {
@@ -348,7 +406,7 @@ async function serve(options: ServeOptions, backend: Backend, auth: ServeAuth): 
     'Tidings monitor gateway',
     `  dashboard  ${dashboard}`,
     `  streams    ${url}/ingest/monitor  ${url}/storage/monitor`,
-    `  backend    ${backend.kind === 'demo' ? 'in-memory, demo producer running' : `redis (${backend.ingest.channel}, ${backend.storage.channel})`}`,
+    `  backend    ${backend.kind === 'demo' ? 'in-memory, demo producer running' : `${backend.kind === 'redis' ? 'redis' : 'redis streams'} (${backend.ingest.channel}, ${backend.storage.channel})`}`,
   ];
   if (metrics) lines.push(`  metrics    ${url}/metrics`);
   if (generated !== undefined)

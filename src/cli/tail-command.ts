@@ -7,7 +7,9 @@ import {
   ingestCodec,
   type MonitorEvent,
   newIngestEventServiceRedis,
+  newIngestEventServiceRedisStream,
   newStorageEventServiceRedis,
+  newStorageEventServiceRedisStream,
   STORAGE_EVENT_TYPES,
   type StorageMonitorEvent,
   type Subscription,
@@ -28,6 +30,8 @@ import { eventLine } from './event-line.js';
 
 interface TailOptions {
   redis: string;
+  redisStream?: string;
+  from?: string;
   stream: StreamName;
   channel?: string;
   json?: boolean;
@@ -49,6 +53,13 @@ export function tailCommand(): Command {
   return new Command('tail')
     .description('print the events published on a Redis channel, one line each')
     .addOption(redisOption(true))
+    .addOption(
+      new Option(
+        '--redis-stream <url>',
+        'read a Redis stream (key: the channel name) instead of a pub/sub channel',
+      ).env('TIDINGS_REDIS_STREAM'),
+    )
+    .option('--from <position>', 'with --redis-stream: start after this position, or at "oldest" retained')
     .addOption(
       new Option('-s, --stream <stream>', 'which event union the channel carries')
         .choices(['ingest', 'storage'])
@@ -75,9 +86,16 @@ Storage events are printed without location credentials. Stop with Ctrl-C.
 
 Examples:
   $ tidings tail --redis redis://127.0.0.1:6379
+  $ tidings tail --redis-stream redis://127.0.0.1:6379 --from oldest
   $ tidings tail --stream storage --json --type aip_status_updated_event,aip_created_event`,
     )
-    .action(async (options: TailOptions) => {
+    .action(async (options: TailOptions, command: Command) => {
+      if (options.redisStream !== undefined && command.getOptionValueSource('redis') === 'cli') {
+        throw new UsageError('--redis reads a pub/sub channel and --redis-stream a stream: choose one');
+      }
+      if (options.from !== undefined && options.redisStream === undefined) {
+        throw new UsageError('--from needs --redis-stream: a pub/sub channel keeps no history');
+      }
       await tail(options);
     });
 }
@@ -92,12 +110,20 @@ async function tail(options: TailOptions): Promise<void> {
   }
   const logger = rememberingErrors(stderrLogger(options.logLevel));
   const channel = channelFor(options.stream, options.channel);
-  const config = { redisAddress: options.redis, redisChannel: channel };
   const tracerProvider = trace.getTracerProvider();
-  const service: EventService<MonitorEvent | StorageMonitorEvent> =
-    options.stream === 'ingest'
+  const ingest = options.stream === 'ingest';
+  let service: EventService<MonitorEvent | StorageMonitorEvent>;
+  if (options.redisStream !== undefined) {
+    const config = { redisAddress: options.redisStream, streamKey: channel };
+    service = ingest
+      ? newIngestEventServiceRedisStream(logger, tracerProvider, config)
+      : newStorageEventServiceRedisStream(logger, tracerProvider, config);
+  } else {
+    const config = { redisAddress: options.redis, redisChannel: channel };
+    service = ingest
       ? newIngestEventServiceRedis(logger, tracerProvider, config)
       : newStorageEventServiceRedis(logger, tracerProvider, config);
+  }
   // Ctrl-C at any point, even while still connecting, closes the service: that ends the loop below, and nothing is left to report.
   let stopping = false;
   void shutdownSignal().then(() => {
@@ -106,7 +132,7 @@ async function tail(options: TailOptions): Promise<void> {
   });
   let sub: Subscription<MonitorEvent | StorageMonitorEvent>;
   try {
-    sub = await service.subscribe({ bufferSize: options.buffer });
+    sub = await service.subscribe({ bufferSize: options.buffer, from: options.from });
   } catch (error) {
     await service.close();
     if (stopping) return;
@@ -121,7 +147,12 @@ async function tail(options: TailOptions): Promise<void> {
   for await (const event of sub) {
     const gap = sub.takeGap();
     if (gap !== undefined) {
-      const why = gap.reason === 'reconnect' ? 'Redis reconnected' : `${gap.dropped} dropped, output too slow`;
+      const why =
+        gap.reason === 'reconnect'
+          ? 'Redis reconnected'
+          : gap.reason === 'expired'
+            ? 'older ones are no longer retained'
+            : `${gap.dropped} dropped, output too slow`;
       process.stderr.write(`! events may have been missed (${why})\n`);
     }
     if (wanted !== undefined && !wanted.has(event.type)) continue;
@@ -129,5 +160,8 @@ async function tail(options: TailOptions): Promise<void> {
     const line = options.json ? toText(event) : eventLine(event);
     if (!process.stdout.write(`${line}\n`)) await new Promise((resolve) => process.stdout.once('drain', resolve));
   }
+  const position = sub.position;
   await service.close();
+  // Where to pick up next time, for a stream.
+  if (position !== undefined) process.stderr.write(`last position ${position} (resume with --from ${position})\n`);
 }

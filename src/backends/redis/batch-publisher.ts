@@ -1,3 +1,4 @@
+import type { ChainableCommander } from 'ioredis';
 import type { BatchingConnection } from './redis-connection.js';
 
 /** A message as the batcher sees it: its wire text. */
@@ -42,7 +43,25 @@ export interface BatchPublisherOptions {
    * `unanswered` messages fail with. The caller should drop the connection.
    */
   onNoAnswer?: ((unanswered: number) => Error) | undefined;
+  /**
+   * What the fallback pipeline sends per message, and what its reply counts
+   * as. @default PUBLISH, its reply being the receivers
+   */
+  fallback?: PipelineFallback | undefined;
 }
+
+/** How a batch is sent where scripts are refused: one command per message in a pipeline. */
+export interface PipelineFallback {
+  /** Queues one message's command on `pipeline`. */
+  queue(pipeline: ChainableCommander, target: string, text: string): void;
+  /** The number a command's reply stands for (receivers, entries added). */
+  count(reply: unknown): number;
+}
+
+const PUBLISH_FALLBACK: PipelineFallback = {
+  queue: (pipeline, channel, text) => pipeline.publish(channel, text),
+  count: (reply) => Number(reply),
+};
 
 /** A batch sent to Redis and not yet settled. */
 interface Flight<M> {
@@ -186,13 +205,14 @@ export class BatchPublisher<M extends BatchMessage> {
   #pipelined(batch: M[], startedAt: number): void {
     const flight = this.#track(batch, startedAt, false);
     const pipeline = this.#connection.pipeline();
-    for (const message of batch) pipeline.publish(this.#channel, message.text);
+    const fallback = this.#options.fallback ?? PUBLISH_FALLBACK;
+    for (const message of batch) fallback.queue(pipeline, this.#channel, message.text);
     pipeline.exec().then(
       (results) => {
         if (!this.#settle(flight)) return;
         const failure = results?.find(([error]) => error)?.[0];
         if (failure) this.#answer(batch, failure, startedAt);
-        else this.#answer(batch, results?.map(([, receivers]) => Number(receivers)) ?? [], startedAt);
+        else this.#answer(batch, results?.map(([, reply]) => fallback.count(reply)) ?? [], startedAt);
       },
       (error: unknown) => {
         if (this.#settle(flight)) this.#answer(batch, asError(error), startedAt);
