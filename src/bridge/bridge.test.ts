@@ -195,6 +195,25 @@ describe('bridge (in process, real redis-server)', { timeout: 60_000 }, () => {
     }
   });
 
+  it('closes within its deadlines when Redis is gone or hung while it is active', async () => {
+    for (const fault of ['stopped', 'paused'] as const) {
+      const own = await startRedisServer();
+      try {
+        const channel = freshTopic();
+        const a = createBridge({ redisAddress: own.url, channel, id: 'A', leaseTtlMs: 300 });
+        await a.start();
+        await subscribed(a);
+        if (fault === 'stopped') await own.stop();
+        else own.pause();
+        await a.close(); // the test's own timeout fails it if this hangs
+        assert.equal(a.status().role, 'closed', fault);
+      } finally {
+        if (fault === 'paused') own.resume();
+        await own.stop();
+      }
+    }
+  });
+
   it('rejects bad options at construction, and start() when Redis cannot be reached', async () => {
     assert.throws(() => createBridge({ redisAddress: 'http://x', channel: 'c' }), ConfigError);
     assert.throws(() => createBridge({ redisAddress: server.url, channel: '' }), TypeError);

@@ -93,6 +93,18 @@ const MAX_BATCH = 500;
 /** Messages held unwritten at most (Redis unreachable); beyond, they are dropped and a gap is marked. */
 const MAX_PENDING = 100_000;
 
+/** Settles when `promise` does or after `ms`, whichever comes first; never rejects. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
 /** Creates a bridge (see {@link Bridge}); nothing connects before `start()`. */
 export function createBridge(options: BridgeOptions): Bridge {
   return new RedisBridge(options);
@@ -124,6 +136,7 @@ class RedisBridge implements Bridge {
   /** Until when (performance.now()) this bridge may count on holding the lease without another renewal. */
   #leaseDeadline = 0;
   #lastTickError: string | undefined;
+  #closing: Promise<void> | undefined;
   /** A write failed: the next lease round retries, rather than a loop against a failing Redis. */
   #backoff = false;
 
@@ -199,6 +212,7 @@ class RedisBridge implements Bridge {
       await Promise.all([this.#command.connect(), this.#subscriber.connect()]);
     } catch (error) {
       this.#role = 'closed';
+      this.#closing = Promise.resolve();
       this.#command.disconnect();
       this.#subscriber.disconnect();
       this.#metrics.close();
@@ -209,15 +223,18 @@ class RedisBridge implements Bridge {
     this.#timer = setInterval(() => void this.#tick(), Math.max(10, Math.floor(this.#ttlMs / 3)));
   }
 
-  async close(): Promise<void> {
-    if (this.#role === 'closed') return;
-    const wasActive = this.#role === 'active';
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  /** Each step has a deadline of one lease term: a hung or unreachable Redis must not hold the shutdown. */
+  async #close(): Promise<void> {
     clearInterval(this.#timer);
-    if (wasActive) {
-      try {
-        await this.#subscriber.unsubscribe(this.#channel);
-      } catch {
-        // Disconnected already: nothing more arrives anyway.
+    if (this.#role === 'active') {
+      if (this.#subscriber.status === 'ready') {
+        // Nothing more arrives once this is answered; what came before is written below.
+        await within(this.#subscriber.unsubscribe(this.#channel), this.#ttlMs);
       }
       await this.#drain();
       this.#role = 'closed';
@@ -233,7 +250,11 @@ class RedisBridge implements Bridge {
     this.#role = 'closed';
     this.#term++;
     this.#metrics.close();
-    await Promise.allSettled([this.#command.quit(), this.#subscriber.quit()]);
+    await Promise.all(
+      [this.#command, this.#subscriber].map((redis) =>
+        redis.status === 'ready' ? within(redis.quit(), this.#ttlMs) : undefined,
+      ),
+    );
     this.#command.disconnect();
     this.#subscriber.disconnect();
   }
