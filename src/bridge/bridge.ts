@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { MeterProvider } from '@opentelemetry/api';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 import { parseRedisAddress } from '../backends/redis/redis-address.js';
 import { reconnectDelay } from '../backends/redis/redis-connection.js';
 import { boundedLogger, type Logger, silentLogger } from '../core/logger.js';
@@ -115,7 +115,6 @@ class RedisBridge implements Bridge {
   readonly #channel: string;
   readonly #logger: Logger;
   readonly #ttlMs: number;
-  readonly #connection: RedisOptions;
   readonly #command: Redis;
   readonly #subscriber: Redis;
   readonly #lease: RedisLease;
@@ -141,7 +140,7 @@ class RedisBridge implements Bridge {
   #backoff = false;
 
   constructor(options: BridgeOptions) {
-    this.#connection = parseRedisAddress(options.redisAddress);
+    const connection = parseRedisAddress(options.redisAddress);
     if (typeof options.channel !== 'string' || options.channel === '') throw new TypeError('channel is required');
     const ttl = options.leaseTtlMs ?? 3_000;
     if (!Number.isSafeInteger(ttl) || ttl < 30) throw new TypeError(`leaseTtlMs must be an integer >= 30, got ${ttl}`);
@@ -167,7 +166,7 @@ class RedisBridge implements Bridge {
     // lease command answered late is worth less than a fresh one on the next tick. A command that
     // gets no answer within a lease term fails, so a hung Redis reads as a lost lease, not a hang.
     this.#command = new Redis({
-      ...this.#connection,
+      ...connection,
       lazyConnect: true,
       enableOfflineQueue: false,
       autoResendUnfulfilledCommands: false,
@@ -180,7 +179,7 @@ class RedisBridge implements Bridge {
     const sinkConnection = defineSinkCommands(this.#command);
     // The subscription is this bridge's to make (once active) and to remake after a reconnect, with a gap.
     this.#subscriber = new Redis({
-      ...this.#connection,
+      ...connection,
       lazyConnect: true,
       autoResubscribe: false,
       enableOfflineQueue: true,
