@@ -195,7 +195,7 @@ describe('bridge (in process, real redis-server)', { timeout: 60_000 }, () => {
     }
   });
 
-  it('closes within its deadlines when Redis is gone or hung while it is active', async () => {
+  it('is not ready while Redis is gone, and closes within its deadlines when Redis is gone or hung', async () => {
     for (const fault of ['stopped', 'paused'] as const) {
       const own = await startRedisServer();
       try {
@@ -203,8 +203,16 @@ describe('bridge (in process, real redis-server)', { timeout: 60_000 }, () => {
         const a = createBridge({ redisAddress: own.url, channel, id: 'A', leaseTtlMs: 300 });
         await a.start();
         await subscribed(a);
-        if (fault === 'stopped') await own.stop();
-        else own.pause();
+        if (fault === 'stopped') {
+          await own.stop();
+          await waitFor(
+            () => `not ready while Redis is gone: ${JSON.stringify(a.status())}`,
+            () => a.status().reasons.includes('not connected to Redis'),
+          );
+          assert.equal(a.status().ready, false);
+        } else {
+          own.pause();
+        }
         await a.close(); // the test's own timeout fails it if this hangs
         assert.equal(a.status().role, 'closed', fault);
       } finally {
