@@ -32,6 +32,10 @@ export type {
   StreamRetention,
 } from './backends/redis-stream/redis-stream-event-service.js';
 export { createRedisStreamEventService } from './backends/redis-stream/redis-stream-event-service.js';
+export type { Bridge, BridgeOptions, BridgeRole, BridgeStatus } from './bridge/bridge.js';
+export { createBridge } from './bridge/bridge.js';
+export type { BridgeHealthServer } from './bridge/bridge-health.js';
+export { listenBridgeHealth } from './bridge/bridge-health.js';
 export type { EnduroConfig, EnduroConfigSource, EnduroEventConfig } from './config/enduro-config.js';
 export { loadEnduroConfig } from './config/enduro-config.js';
 export type { Codec, DecodeResult, TraceCarrier, TraceContextDrop } from './core/codec.js';

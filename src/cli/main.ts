@@ -9,6 +9,7 @@ import { tailCommand } from './tail-command.js';
 import { terminalSafe } from './terminal-text.js';
 
 const commands = [serveCommand(), tailCommand(), publishCommand()];
+commands.push((await import('./bridge-command.js')).bridgeCommand());
 
 /** Examples, then every environment variable the commands read with the option it stands for (taken from the options). */
 function topLevelHelp(): string {

@@ -1,0 +1,141 @@
+import { Command, Option } from 'commander';
+import { type Bridge, createBridge, createPrometheusMetrics, listenBridgeHealth } from '../index.js';
+import {
+  CommandFailure,
+  integer,
+  logLevelOption,
+  redisOption,
+  rememberingErrors,
+  shutdownSignal,
+  stderrLogger,
+  UsageError,
+} from './cli-support.js';
+
+interface BridgeCommandOptions {
+  redis: string;
+  channel?: string;
+  streamKey?: string;
+  leaseTtl: number;
+  maxLen: number;
+  maxAge: number;
+  port: number;
+  host: string;
+  id?: string;
+  logLevel: string;
+}
+
+/** `tidings bridge`: copy a Redis pub/sub channel into a Redis stream, one of two or more bridges sharing a lease. */
+export function bridgeCommand(): Command {
+  return new Command('bridge')
+    .description('copy a Redis pub/sub channel into a Redis stream (run two: one copies, the other stands by)')
+    .addOption(redisOption(true))
+    .addOption(
+      new Option('-c, --channel <name>', 'the pub/sub channel to copy (required)').env('TIDINGS_BRIDGE_CHANNEL'),
+    )
+    .addOption(
+      new Option('--stream-key <key>', 'the stream to copy into (default: the channel name)').env(
+        'TIDINGS_BRIDGE_STREAM_KEY',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--lease-ttl <ms>',
+        'lease expiry; a standby takes over at most 4/3 of this after the active one stops',
+      )
+        .default(3_000)
+        .env('TIDINGS_BRIDGE_LEASE_TTL_MS')
+        .argParser(integer('--lease-ttl', 30, 3_600_000)),
+    )
+    .addOption(
+      new Option('--max-len <entries>', 'approximate cap on the stream (XADD MAXLEN ~); 0 for none')
+        .default(100_000)
+        .env('TIDINGS_BRIDGE_MAX_LEN')
+        .argParser(integer('--max-len', 0)),
+    )
+    .addOption(
+      new Option('--max-age <ms>', 'trim entries older than this (XTRIM MINID ~); 0 for none')
+        .default(0)
+        .env('TIDINGS_BRIDGE_MAX_AGE_MS')
+        .argParser(integer('--max-age', 0)),
+    )
+    .addOption(
+      new Option('-p, --port <port>', 'TCP port of /healthz, /readyz and /metrics (0: any free port)')
+        .default(9465)
+        .env('TIDINGS_BRIDGE_PORT')
+        .argParser(integer('--port', 0, 65535)),
+    )
+    .addOption(
+      new Option('--host <address>', 'address the health port listens on')
+        .default('127.0.0.1')
+        .env('TIDINGS_BRIDGE_HOST'),
+    )
+    .addOption(new Option('--id <id>', 'this bridge in the lease and in gap records (default: random)'))
+    .addOption(logLevelOption('warn'))
+    .addHelpText(
+      'after',
+      `
+Each message is copied as it was published, as a stream entry with one field
+"m". The bridge holding the lease (key <stream>:bridge-lease) copies; the
+others poll it and take over when it expires, writing one gap record (field
+"gap") for the window nobody copied. SIGTERM or Ctrl-C releases the lease, so
+a standby takes over at once.
+
+Examples:
+  $ tidings bridge --redis redis://127.0.0.1:6379 --channel enduro-ingest-events
+  $ TIDINGS_BRIDGE_CHANNEL=enduro-storage-events tidings bridge --port 9466 --lease-ttl 2000`,
+    )
+    .action(async (options: BridgeCommandOptions) => {
+      await runBridge(options);
+    });
+}
+
+async function runBridge(options: BridgeCommandOptions): Promise<void> {
+  const channel = options.channel;
+  if (channel === undefined || channel.trim() === '') {
+    throw new UsageError('bridge needs --channel <name> (or TIDINGS_BRIDGE_CHANNEL): the pub/sub channel to copy');
+  }
+  if (options.id !== undefined && !/^[\w.-]{1,64}$/.test(options.id)) {
+    throw new UsageError(`--id must be 1 to 64 letters, digits, "_", "." or "-", got ${JSON.stringify(options.id)}`);
+  }
+  const streamKey = options.streamKey ?? channel;
+  const logger = rememberingErrors(stderrLogger(options.logLevel));
+  const metrics = createPrometheusMetrics();
+  const say = (line: string): void => {
+    process.stdout.write(`${line}\n`);
+  };
+  let bridge: Bridge | undefined;
+  bridge = createBridge({
+    redisAddress: options.redis,
+    channel,
+    streamKey,
+    leaseTtlMs: options.leaseTtl,
+    maxLen: options.maxLen,
+    maxAgeMs: options.maxAge,
+    ...(options.id === undefined ? {} : { id: options.id }),
+    logger,
+    meterProvider: metrics.meterProvider,
+    onRoleChange: (role, reason) => say(`bridge ${bridge?.id}: ${role} (${reason})`),
+  });
+  const stopping = shutdownSignal();
+  try {
+    await bridge.start();
+  } catch (error) {
+    await metrics.shutdown();
+    throw new CommandFailure('cannot connect to Redis', { cause: error, observed: logger.lastError });
+  }
+  let health: Awaited<ReturnType<typeof listenBridgeHealth>>;
+  try {
+    health = await listenBridgeHealth(bridge, { port: options.port, host: options.host, metrics });
+  } catch (error) {
+    await bridge.close();
+    await metrics.shutdown();
+    throw new CommandFailure(`cannot listen on ${options.host}:${options.port}`, { cause: error });
+  }
+  say(`bridge ${bridge.id}: copying channel ${channel} into stream ${streamKey}; health on ${health.url}/readyz`);
+  const signal = await stopping;
+  say(`bridge ${bridge.id}: ${signal}, stopping`);
+  await bridge.close();
+  await health.close();
+  await metrics.shutdown();
+  say(`bridge ${bridge.id}: stopped`);
+}
