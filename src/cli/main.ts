@@ -2,14 +2,14 @@
 // The `tidings` command: serve the monitor gateway, tail a channel, publish an event.
 import { Command, CommanderError } from 'commander';
 import { TidingsError } from '../index.js';
+import { bridgeCommand } from './bridge-command.js';
 import { CommandFailure, failureLines, readFlagsFromEnvStrictly, UsageError } from './cli-support.js';
 import { publishCommand } from './publish-command.js';
 import { serveCommand } from './serve-command.js';
 import { tailCommand } from './tail-command.js';
 import { terminalSafe } from './terminal-text.js';
 
-const commands = [serveCommand(), tailCommand(), publishCommand()];
-commands.push((await import('./bridge-command.js')).bridgeCommand());
+const commands = [serveCommand(), tailCommand(), publishCommand(), bridgeCommand()];
 
 /** Examples, then every environment variable the commands read with the option it stands for (taken from the options). */
 function topLevelHelp(): string {
