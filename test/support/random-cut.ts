@@ -188,6 +188,12 @@ async function eventSourceRun(t: TestContext, target: Target, proxy: CutProxy): 
       () => tally.received.length >= EVENTS,
       RUN_TIMEOUT_MS,
     );
+    // The last cut may come so late that the cut connection already carried the last event: wait for the reconnect.
+    await waitFor(
+      () => `the reconnect after cut ${tally.cuts} (connections ${tally.connections})`,
+      () => tally.connections === tally.cuts + 1,
+      RUN_TIMEOUT_MS,
+    );
     await publisher.done;
   } finally {
     source.close();

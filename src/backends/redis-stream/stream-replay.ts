@@ -58,6 +58,8 @@ export function replayInto<T>(
   /** The last read came back short: it reached the end of the stream as it was then. */
   let atEnd = false;
   let lastReadEmpty = false;
+  /** Where live delivery stood when an empty read was followed by another. */
+  let emptyAgainst: string | undefined;
   let checkExpiry = checkFirstRead;
 
   const hand = (): void => {
@@ -139,11 +141,16 @@ export function replayInto<T>(
       setTimeout(refill, RETRY_MS).unref();
       return;
     }
-    if (lastReadEmpty || compareIds(fetched, live) >= 0) {
+    // Joining before having what live delivery already took would leave a hole. An empty read does not prove
+    // there is nothing: its reply and the reader's travel on different connections, so the reader may have taken
+    // entries appended after the read. Only a read issued after live delivery stood where it stands now, and
+    // still empty, proves those entries are gone (deleted, or a recreated stream).
+    const gone = lastReadEmpty && emptyAgainst !== undefined && compareIds(emptyAgainst, live) === 0;
+    if (gone || compareIds(fetched, live) >= 0) {
       source.joinLive(sub, fetched);
       return;
     }
-    // Live delivery took entries this read came too early to see: read them.
+    emptyAgainst = lastReadEmpty ? live : undefined;
     atEnd = false;
     read();
   };
