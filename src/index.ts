@@ -18,6 +18,11 @@ export type {
 } from './auth/types.js';
 export type { InMemoryEventServiceOptions } from './backends/memory/memory-event-service.js';
 export { createInMemoryEventService } from './backends/memory/memory-event-service.js';
+export type {
+  NatsStreamEventService,
+  NatsStreamEventServiceOptions,
+} from './backends/nats-stream/nats-stream-event-service.js';
+export { createNatsStreamEventService } from './backends/nats-stream/nats-stream-event-service.js';
 export { createNopEventService } from './backends/nop/nop-event-service.js';
 export type { RedisEventService, RedisEventServiceOptions } from './backends/redis/redis-event-service.js';
 export { createRedisEventService } from './backends/redis/redis-event-service.js';
@@ -58,6 +63,13 @@ export { createPrometheusMetrics } from './gateway/prometheus-metrics.js';
 export type { SseMessage } from './gateway/sse-writer.js';
 export { formatSseComment, formatSseMessage } from './gateway/sse-writer.js';
 export { ingestCodec, storageCodec } from './monitor/codec.js';
+export type { NatsStreamConfig } from './monitor/nats-stream-services.js';
+export {
+  DEFAULT_INGEST_STREAM_SUBJECT,
+  DEFAULT_STORAGE_STREAM_SUBJECT,
+  newIngestEventServiceNatsStream,
+  newStorageEventServiceNatsStream,
+} from './monitor/nats-stream-services.js';
 export {
   publishIngestEvent,
   publishIngestEventConfirmed,

@@ -16,7 +16,7 @@ import { FanOut } from '../../core/fan-out.js';
 import { boundedLogger, type Logger, silentLogger } from '../../core/logger.js';
 import { OLDEST, PositionFormat, positionTag } from '../../core/position.js';
 import { CLOSED, READY, StatusListeners } from '../../core/status-listeners.js';
-import { type LocalSubscription, resolveSubscribeOptions } from '../../core/subscription.js';
+import { resolveSubscribeOptions } from '../../core/subscription.js';
 import { ThrottledWarnings } from '../../core/throttled-warnings.js';
 import { ConnectionError, PositionError, PublishError, ServiceClosedError } from '../../errors.js';
 import { rememberTrace } from '../../observability/event-trace.js';
@@ -47,7 +47,7 @@ export interface NatsStreamEventServiceOptions<T> extends TelemetryOptions {
   replicas?: number | undefined;
   /**
    * How long the stream remembers a message ID: a publish retried within it
-   * is stored once. @default 120000
+   * is stored once. At most `maxAgeMs`. @default 120000, or `maxAgeMs` when shorter
    */
   duplicateWindowMs?: number | undefined;
   /**
@@ -77,6 +77,10 @@ export interface NatsStreamEventService<T> extends EventService<T> {
   onStatus(listener: (status: BackendStatus) => void): () => void;
 }
 
+/** One attempt to reach a server; the service keeps trying after it. */
+const CONNECT_TIMEOUT_MS = 2_000;
+/** JetStream's own default: a publish retried within two minutes is stored once. */
+const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
 /** Messages the live consumer asks for at once (it asks again at a quarter left). */
 const LIVE_BATCH = 1_000;
 /** Pull expiry of the live consumer; its idle heartbeats, at half of it, detect a dead server. */
@@ -114,6 +118,8 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
   #nc: NatsConnection | undefined;
   /** Created or checked once; retried after a failure. */
   #streamReady: Promise<void> | undefined;
+  /** Set once the stream was checked, so publishing skips awaiting it. */
+  #streamChecked = false;
   #live: LiveReader | undefined;
   #liveStarting: Promise<void> | undefined;
   /** Stream sequence of the last message the live consumer handed on (or its start point minus one). */
@@ -121,6 +127,8 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
   #replays = new Set<ReplayReader<T>>();
   #parked = new Set<ReplayReader<T>>();
   #pendingPublishes = 0;
+  /** Cuts short the pause between two connection attempts (on close). */
+  #wake: () => void = () => {};
   #closed = false;
   #connected = false;
   #down: string | undefined;
@@ -139,11 +147,20 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
     if (servers.length === 0 || servers.some((s) => typeof s !== 'string' || s === '')) {
       throw new TypeError('options.servers must be a NATS URL or a non-empty list of them');
     }
+    const maxAgeMs = positiveInteger('maxAgeMs', options.maxAgeMs, 86_400_000);
+    const duplicateWindowMs = positiveInteger(
+      'duplicateWindowMs',
+      options.duplicateWindowMs,
+      Math.min(DEFAULT_DUPLICATE_WINDOW_MS, maxAgeMs),
+    );
+    if (duplicateWindowMs > maxAgeMs) {
+      throw new TypeError('options.duplicateWindowMs may not be longer than options.maxAgeMs');
+    }
     this.#limits = {
       maxEvents: positiveInteger('maxEvents', options.maxEvents, 100_000),
-      maxAgeMs: positiveInteger('maxAgeMs', options.maxAgeMs, 86_400_000),
+      maxAgeMs,
       replicas: positiveInteger('replicas', options.replicas, 1),
-      duplicateWindowMs: positiveInteger('duplicateWindowMs', options.duplicateWindowMs, 120_000),
+      duplicateWindowMs,
     };
     this.replay = Object.freeze({
       maxEvents: this.#limits.maxEvents,
@@ -204,26 +221,47 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
     return this.#statusListeners.add(listener);
   }
 
+  /**
+   * Connects, retrying with backoff until it works or the service closes.
+   * (The client's own wait-on-first-connect could not be stopped by `close()`.)
+   */
   async #connect(servers: string[]): Promise<{ nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager }> {
-    const nc = await connect({
-      servers,
-      name: `tidings ${this.stream}`,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 250,
-      waitOnFirstConnect: true,
-      pingInterval: 2_000,
-      maxPingOut: 2,
-    });
-    if (this.#closed) {
-      await nc.close();
-      throw new ServiceClosedError();
+    for (let attempt = 0; ; attempt++) {
+      if (this.#closed) throw new ServiceClosedError();
+      try {
+        const nc = await connect({
+          servers,
+          name: `tidings ${this.stream}`,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 250,
+          pingInterval: 2_000,
+          maxPingOut: 2,
+          timeout: CONNECT_TIMEOUT_MS,
+        });
+        if (this.#closed) {
+          await nc.close();
+          throw new ServiceClosedError();
+        }
+        this.#nc = nc;
+        this.#connected = true;
+        this.#down = undefined;
+        this.#statusChanged();
+        void this.#watchStatus(nc);
+        const jsm = await jetstreamManager(nc, { checkAPI: false });
+        return { nc, js: jetstream(nc), jsm };
+      } catch (error) {
+        if (error instanceof ServiceClosedError) throw error;
+        this.#down = `NATS unreachable (${failureCause(error)})`;
+        this.#statusChanged();
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(100 * 2 ** attempt, 2_000));
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
     }
-    this.#nc = nc;
-    this.#connected = true;
-    this.#statusChanged();
-    this.#watchStatus(nc);
-    const jsm = await jetstreamManager(nc, { checkAPI: false });
-    return { nc, js: jetstream(nc), jsm };
   }
 
   async #watchStatus(nc: NatsConnection): Promise<void> {
@@ -296,7 +334,16 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
    */
   async #store(text: string, msgID: string): Promise<void> {
     const deadline = Date.now() + this.#publishTimeoutMs;
-    const { js } = await this.#within(this.#connection, this.#publishTimeoutMs, 'NATS not connected');
+    let js: JetStreamClient;
+    try {
+      js = (await this.#within(this.#connection, this.#publishTimeoutMs, 'NATS not connected')).js;
+      if (!this.#streamChecked) {
+        await this.#within(this.#ensureStream(), Math.max(deadline - Date.now(), 1), 'the JetStream stream not ready');
+        this.#streamChecked = true;
+      }
+    } catch (cause) {
+      throw new PublishError(`could not publish: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    }
     let lastError: unknown;
     for (let attempt = 0; ; attempt++) {
       const left = deadline - Date.now();
@@ -363,6 +410,20 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 
+  /** The stream exists as configured: created or checked once (again after a failure). */
+  #ensureStream(): Promise<void> {
+    this.#streamReady ??= this.#connection
+      .then(({ jsm }) => ensureStream(jsm, this.stream, this.subject, this.#limits))
+      .then(
+        () => {},
+        (error: unknown) => {
+          this.#streamReady = undefined;
+          throw error;
+        },
+      );
+    return this.#streamReady;
+  }
+
   /** The stream exists and the shared live consumer runs. */
   #ensureLive(): Promise<void> {
     if (this.#live !== undefined) return Promise.resolve();
@@ -374,14 +435,7 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
 
   async #startLive(): Promise<void> {
     const { js, jsm } = await this.#connection;
-    this.#streamReady ??= ensureStream(jsm, this.stream, this.subject, this.#limits).then(
-      () => {},
-      (error: unknown) => {
-        this.#streamReady = undefined;
-        throw error;
-      },
-    );
-    await this.#streamReady;
+    await this.#ensureStream();
     const info = await jsm.streams.info(this.stream);
     // Anchored at the stream's end now: whatever is published from here on reaches the consumer,
     // however long creating it takes, so subscriptions are live as soon as this resolves.
@@ -508,6 +562,7 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#wake();
     this.#fanOut.endAll();
     this.#telemetry.close();
     this.#statusListeners.close();
@@ -528,6 +583,13 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
       await nc.close().catch(() => {});
     }
   }
+}
+
+/** What a connection failure says without its address: the error code (ECONNREFUSED, …) or its name. */
+function failureCause(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(code)) return code;
+  return error instanceof Error ? error.name : 'unknown error';
 }
 
 /**
