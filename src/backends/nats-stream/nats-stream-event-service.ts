@@ -60,6 +60,8 @@ export interface NatsStreamEventServiceOptions<T> extends TelemetryOptions {
   maxPendingPublishes?: number | undefined;
   /** How long `subscribe()` may wait for the server (connecting, creating the stream and consumer). @default 10000 */
   subscribeTimeoutMs?: number | undefined;
+  /** The client name servers show for this service's connection (`/connz`). @default "tidings <stream>" */
+  connectionName?: string | undefined;
   /** @default a logger that logs nothing */
   logger?: Logger | undefined;
   /** Names an event's type, for span attributes and logs. */
@@ -77,6 +79,8 @@ export interface NatsStreamEventService<T> extends EventService<T> {
   onStatus(listener: (status: BackendStatus) => void): () => void;
 }
 
+/** One publish attempt's wait for its acknowledgement; the next attempt carries the same message ID. */
+const PUBLISH_ATTEMPT_TIMEOUT_MS = 2_000;
 /** One attempt to reach a server; the service keeps trying after it. */
 const CONNECT_TIMEOUT_MS = 2_000;
 /** JetStream's own default: a publish retried within two minutes is stored once. */
@@ -121,12 +125,15 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
   /** Set once the stream was checked, so publishing skips awaiting it. */
   #streamChecked = false;
   #live: LiveReader | undefined;
+  /** Bumped whenever the live consumer is replaced: messages of an older one are ignored. */
+  #liveGeneration = 0;
   #liveStarting: Promise<void> | undefined;
   /** Stream sequence of the last message the live consumer handed on (or its start point minus one). */
   #liveLast = 0;
   #replays = new Set<ReplayReader<T>>();
   #parked = new Set<ReplayReader<T>>();
   #pendingPublishes = 0;
+  #connectionName: string;
   /** Cuts short the pause between two connection attempts (on close). */
   #wake: () => void = () => {};
   #closed = false;
@@ -171,6 +178,7 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
     this.#maxPending = positiveInteger('maxPendingPublishes', options.maxPendingPublishes, 10_000);
     this.#subscribeTimeoutMs = positiveInteger('subscribeTimeoutMs', options.subscribeTimeoutMs, 10_000);
     this.#codec = options.codec;
+    this.#connectionName = options.connectionName ?? `tidings ${this.stream}`;
     this.#eventType = options.eventType;
     this.#logger = boundedLogger(options.logger ?? silentLogger);
     const fields = { subject: this.subject, stream: this.stream };
@@ -231,7 +239,7 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
       try {
         const nc = await connect({
           servers,
-          name: `tidings ${this.stream}`,
+          name: this.#connectionName,
           maxReconnectAttempts: -1,
           reconnectTimeWait: 250,
           pingInterval: 2_000,
@@ -275,6 +283,7 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
         this.#connected = true;
         this.#down = undefined;
         this.#telemetry.reconnected();
+        this.#replaceLive();
         this.#statusChanged();
       }
     }
@@ -349,7 +358,12 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
       const left = deadline - Date.now();
       if (left <= 0 || this.#closed) break;
       try {
-        const ack = await js.publish(this.subject, text, { msgID, timeout: left, retries: 0 });
+        // An attempt shorter than the whole budget: a leader that stopped answering is replaced within seconds.
+        const ack = await js.publish(this.subject, text, {
+          msgID,
+          timeout: Math.min(left, PUBLISH_ATTEMPT_TIMEOUT_MS),
+          retries: 0,
+        });
         if (ack.stream !== this.stream) {
           throw new PublishError(`the subject is stored by stream ${ack.stream}, not ${this.stream}`);
         }
@@ -434,24 +448,75 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
   }
 
   async #startLive(): Promise<void> {
-    const { js, jsm } = await this.#connection;
+    const { jsm } = await this.#connection;
     await this.#ensureStream();
     const info = await jsm.streams.info(this.stream);
     // Anchored at the stream's end now: whatever is published from here on reaches the consumer,
     // however long creating it takes, so subscriptions are live as soon as this resolves.
-    const start = info.state.last_seq + 1;
-    const consumer = await js.consumers.get(this.stream, { opt_start_seq: start });
-    if (this.#closed) {
-      await consumer.delete().catch(() => {});
-      return;
+    this.#liveLast = info.state.last_seq;
+    this.#live = await this.#openLive(this.#liveGeneration);
+  }
+
+  /** An ordered consumer from just after {@link #liveLast}, feeding the fan-out while `generation` is current. */
+  async #openLive(generation: number): Promise<LiveReader> {
+    const { js } = await this.#connection;
+    const consumer = await js.consumers.get(this.stream, { opt_start_seq: this.#liveLast + 1 });
+    if (this.#closed || generation !== this.#liveGeneration) {
+      void consumer.delete().catch(() => {});
+      throw new ServiceClosedError();
     }
-    this.#liveLast = start - 1;
     const messages = await consumer.consume({
       max_messages: LIVE_BATCH,
       expires: LIVE_EXPIRES_MS,
-      callback: this.#onLive,
+      callback: (msg) => {
+        if (generation === this.#liveGeneration) this.#onLive(msg);
+      },
     });
-    this.#live = { consumer, messages };
+    void this.#watchLive(messages, generation);
+    return { consumer, messages };
+  }
+
+  /**
+   * The client recreates an ordered consumer the server says is gone, but not
+   * one whose server stopped answering (a partitioned node): it keeps asking
+   * that node. Missed heartbeats therefore replace the consumer, from the
+   * last sequence handed on, as does every reconnect.
+   */
+  async #watchLive(messages: ConsumerMessages, generation: number): Promise<void> {
+    for await (const note of messages.status()) {
+      if (generation !== this.#liveGeneration || this.#closed) return;
+      if (note.type === 'heartbeats_missed') {
+        this.#logger.warn(
+          { subject: this.subject, stream: this.stream, missed: note.count },
+          'the JetStream consumer missed heartbeats; replacing it from the last event received',
+        );
+        this.#replaceLive();
+        return;
+      }
+    }
+  }
+
+  /** Replaces the live consumer (nothing lost: the new one starts right after the last event handed on). */
+  #replaceLive(): void {
+    const old = this.#live;
+    if (old === undefined || this.#closed) return;
+    const generation = ++this.#liveGeneration;
+    old.messages.stop();
+    void old.consumer.delete().catch(() => {}); // its server may not answer; the server forgets it when idle
+    const attempt = (tries: number): void => {
+      if (this.#closed || generation !== this.#liveGeneration) return;
+      this.#openLive(generation).then(
+        (live) => {
+          if (generation === this.#liveGeneration && !this.#closed) this.#live = live;
+        },
+        (error: unknown) => {
+          if (this.#closed || generation !== this.#liveGeneration) return;
+          this.#noteFailure('could not recreate the JetStream consumer; retrying', error);
+          setTimeout(() => attempt(tries + 1), Math.min(100 * 2 ** tries, 2_000)).unref();
+        },
+      );
+    };
+    attempt(0);
   }
 
   #onLive = (msg: JsMsg): void => {
