@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { type NatsNode, startNatsCluster } from '../../../test/support/nats-server.js';
 import { type SeqEvent, seqCodec } from '../../../test/support/seq-codec.js';
 import { freshTopic, range, take, waitFor } from '../../conformance/harness.js';
@@ -176,6 +178,17 @@ describe('JetStream backend on a three-node cluster (R3 stream)', { timeout: 5 *
     const subject = freshTopic();
     const events = service('many', { subject });
     const subs = await Promise.all(range(0, 1_000).map(() => events.subscribe({ bufferSize: 100 })));
+    const nc = await connect({ servers: cluster.urls });
+    try {
+      const jsm = await jetstreamManager(nc);
+      assert.equal(
+        (await jsm.streams.info(events.stream)).state.consumer_count,
+        1,
+        'one consumer for 1,000 subscriptions',
+      );
+    } finally {
+      await nc.close();
+    }
     for (const seq of range(0, 50)) await events.publishConfirmed({ seq });
     for (const sub of subs)
       assert.deepEqual(
