@@ -77,13 +77,26 @@ async function paced(publishWindow: (from: number, to: number) => void, received
   }
 }
 
-async function runTidings(servers: string[], replicas: number): Promise<number> {
+/** One run: events per second end to end, and this process' CPU time per event (less moved by the machine's load). */
+interface Run {
+  readonly rate: number;
+  readonly cpuMicros: number;
+}
+
+function measured(started: number, cpuAtStart: NodeJS.CpuUsage): Run {
+  const elapsed = performance.now() - started;
+  const cpu = process.cpuUsage(cpuAtStart);
+  return { rate: (EVENTS / elapsed) * 1_000, cpuMicros: (cpu.user + cpu.system) / EVENTS };
+}
+
+async function runTidings(servers: string[], replicas: number): Promise<Run> {
   const subject = `bench.${randomUUID()}`;
   const service = newIngestEventServiceNatsStream(undefined, undefined, { servers, subject, replicas });
   try {
     const sub = await service.subscribe({ bufferSize: WINDOW * (IN_FLIGHT_WINDOWS + 1) });
     let received = 0;
     const started = performance.now();
+    const cpuAtStart = process.cpuUsage();
     await failOnStall(
       async () => {
         const consuming = (async () => {
@@ -106,17 +119,17 @@ async function runTidings(servers: string[], replicas: number): Promise<number> 
       STALL_MS,
       'tidings',
     );
-    const elapsed = performance.now() - started;
+    const run = measured(started, cpuAtStart);
     if (sub.dropped !== 0 || sub.takeGap() !== undefined || service.stats.publishFailed !== 0) {
       throw new Error('tidings lost events');
     }
-    return (EVENTS / elapsed) * 1_000;
+    return run;
   } finally {
     await service.close();
   }
 }
 
-async function runRaw(servers: string[], replicas: number): Promise<number> {
+async function runRaw(servers: string[], replicas: number): Promise<Run> {
   const subject = `bench.${randomUUID()}`;
   const stream = subject.replaceAll('.', '_');
   const nc = await connect({ servers });
@@ -137,6 +150,7 @@ async function runRaw(servers: string[], replicas: number): Promise<number> {
     });
     const acks: Promise<unknown>[] = [];
     const started = performance.now();
+    const cpuAtStart = process.cpuUsage();
     await failOnStall(
       async () => {
         await paced(
@@ -154,11 +168,11 @@ async function runRaw(servers: string[], replicas: number): Promise<number> {
       STALL_MS,
       'raw',
     );
-    const elapsed = performance.now() - started;
+    const run = measured(started, cpuAtStart);
     messages.stop();
     await jsm.streams.delete(stream);
     if (failure) throw failure;
-    return (EVENTS / elapsed) * 1_000;
+    return run;
   } finally {
     await nc.close();
   }
@@ -181,18 +195,52 @@ async function main(): Promise<void> {
         ROUNDS,
         ['tidings', 'raw'] as Candidate[],
         (candidate) => (candidate === 'tidings' ? runTidings : runRaw)(cluster.urls, replicas),
-        (candidate, round, rate) => console.error(`R${replicas} round ${round + 1} ${candidate}: ${formatRate(rate)}`),
+        (candidate, round, run) =>
+          console.error(
+            `R${replicas} round ${round + 1} ${candidate}: ${formatRate(run.rate)}, ${run.cpuMicros.toFixed(0)} µs CPU/event`,
+          ),
       );
       const tidings = results.get('tidings') ?? [];
       const raw = results.get('raw') ?? [];
-      const ratios = tidings.map((rate, i) => rate / (raw[i] ?? Number.NaN));
-      rows.push([`R${replicas}`, LABEL.tidings, spreadOf(tidings, formatRate), spreadOf(ratios, times)]);
-      rows.push([`R${replicas}`, LABEL.raw, spreadOf(raw, formatRate), '1.00x']);
+      const ratios = tidings.map((run, i) => run.rate / (raw[i]?.rate ?? Number.NaN));
+      const cpuRatios = tidings.map((run, i) => run.cpuMicros / (raw[i]?.cpuMicros ?? Number.NaN));
+      const micros = (value: number): string => `${value.toFixed(0)} µs`;
+      for (const [candidate, runs] of [
+        ['tidings', tidings],
+        ['raw', raw],
+      ] as const) {
+        rows.push([
+          `R${replicas}`,
+          LABEL[candidate],
+          spreadOf(
+            runs.map((run) => run.rate),
+            formatRate,
+          ),
+          candidate === 'raw' ? '1.00x' : spreadOf(ratios, times),
+          spreadOf(
+            runs.map((run) => run.cpuMicros),
+            micros,
+          ),
+          candidate === 'raw' ? '1.00x' : spreadOf(cpuRatios, times),
+        ]);
+      }
       const ratio = median(ratios);
       verdicts.check(`R${replicas}: end to end ≥ 0.7x the raw client`, times(ratio), ratio >= 0.7);
+      verdicts.note(
+        `(R${replicas}: load-independent cross-check, Node CPU per event: ${times(median(cpuRatios))} the raw client's)`,
+      );
     }
     console.log('End-to-end throughput, publish → stored → consumed, events/s\n');
-    console.log(table(['stream', 'candidate', 'events/s', 'vs raw'], rows, [false, false, true, true]));
+    console.log(
+      table(['stream', 'candidate', 'events/s', 'vs raw', 'CPU/event (Node)', 'vs raw'], rows, [
+        false,
+        false,
+        true,
+        true,
+        true,
+        true,
+      ]),
+    );
     console.log(`\n${describeLoad(load.stop())}`);
     verdicts.print();
   } finally {
