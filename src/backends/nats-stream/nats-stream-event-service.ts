@@ -3,6 +3,7 @@ import {
   type Consumer,
   type ConsumerMessages,
   DeliverPolicy,
+  JetStreamApiError,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
@@ -87,6 +88,10 @@ export interface NatsStreamEventService<T> extends EventService<T> {
 
 /** One publish attempt's wait for its acknowledgement; the next attempt carries the same message ID. */
 const PUBLISH_ATTEMPT_TIMEOUT_MS = 2_000;
+/** How long a JetStream API request (stream and consumer management) may take. */
+const API_TIMEOUT_MS = 5_000;
+/** How long setting up the stream keeps retrying answers that mean "not yet". */
+const SETTLE_MS = 30_000;
 /** One attempt to reach a server; the service keeps trying after it. */
 const CONNECT_TIMEOUT_MS = 2_000;
 /** JetStream's own default: a publish retried within two minutes is stored once. */
@@ -263,8 +268,8 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
         this.#down = undefined;
         this.#statusChanged();
         void this.#watchStatus(nc);
-        const jsm = await jetstreamManager(nc, { checkAPI: false });
-        return { nc, js: jetstream(nc), jsm };
+        const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: API_TIMEOUT_MS });
+        return { nc, js: jetstream(nc, { timeout: API_TIMEOUT_MS }), jsm };
       } catch (error) {
         if (error instanceof ServiceClosedError) throw error;
         this.#down = `NATS unreachable (${failureCause(error)})`;
@@ -448,7 +453,11 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
       return sub;
     }
     const { jsm } = await this.#connection;
-    const state = (await jsm.streams.info(this.stream)).state;
+    const { state } = await this.#within(
+      jsm.streams.info(this.stream),
+      this.#subscribeTimeoutMs,
+      'the JetStream stream did not answer',
+    );
     let after: number;
     if (from === OLDEST) after = Math.max(state.first_seq, 1) - 1;
     else {
@@ -479,7 +488,7 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
   /** The stream exists as configured: created or checked once (again after a failure). */
   #ensureStream(): Promise<void> {
     this.#streamReady ??= this.#connection
-      .then(({ jsm }) => ensureStream(jsm, this.stream, this.subject, this.#limits))
+      .then(({ jsm }) => this.#untilSettled(() => ensureStream(jsm, this.stream, this.subject, this.#limits)))
       .then(
         () => {},
         (error: unknown) => {
@@ -488,6 +497,23 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
         },
       );
     return this.#streamReady;
+  }
+
+  /**
+   * Runs `request` again while JetStream answers that it cannot yet (a
+   * cluster electing its leaders after a restart, a request that timed out),
+   * for up to {@link SETTLE_MS}; a real refusal (a ConfigError) fails at once.
+   */
+  async #untilSettled<R>(request: () => Promise<R>): Promise<R> {
+    const deadline = Date.now() + SETTLE_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await request();
+      } catch (error) {
+        if (!isTransient(error) || this.#closed || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 1_000)));
+      }
+    }
   }
 
   /** The stream exists and the shared live consumer runs. */
@@ -502,11 +528,12 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
   async #startLive(): Promise<void> {
     const { jsm } = await this.#connection;
     await this.#ensureStream();
-    const info = await jsm.streams.info(this.stream);
+    const info = await this.#untilSettled(() => jsm.streams.info(this.stream));
     // Anchored at the stream's end now: whatever is published from here on reaches the consumer,
     // however long creating it takes, so subscriptions are live as soon as this resolves.
     this.#liveLast = info.state.last_seq;
-    this.#live = await this.#openLive(this.#liveGeneration);
+    const generation = this.#liveGeneration;
+    this.#live = await this.#untilSettled(() => this.#openLive(generation));
   }
 
   /** An ordered consumer from just after {@link #liveLast}, feeding the fan-out while `generation` is current. */
@@ -700,6 +727,13 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
       await nc.close().catch(() => {});
     }
   }
+}
+
+/** JetStream's answers that mean "not now" rather than "no": worth asking again. */
+function isTransient(error: unknown): boolean {
+  if (error instanceof JetStreamApiError) return error.code === 10008; // JetStream system temporarily unavailable
+  if (!(error instanceof Error)) return false;
+  return /timeout|no responders|temporarily unavailable/i.test(`${error.name} ${error.message}`);
 }
 
 /** What a connection failure says without its address: the error code (ECONNREFUSED, …) or its name. */
