@@ -7,6 +7,8 @@ import { freePort } from '../../../test/support/redis-server.js';
 import { type SeqEvent, seqCodec } from '../../../test/support/seq-codec.js';
 import { freshTopic, range, take, waitFor } from '../../conformance/harness.js';
 import { ConfigError, PositionError, PublishError } from '../../errors.js';
+import { keepTraceContexts, traceContextOf } from '../../observability/event-trace.js';
+import { traceHeaders } from '../../observability/nats-trace-headers.js';
 import {
   createNatsStreamEventService,
   type NatsStreamEventService,
@@ -183,6 +185,26 @@ describe('JetStream backend: what the stream keeps and leaves behind', () => {
       );
       assert.match(replayed.position as string, /:4$/);
       await waitFor('the replay to catch up', () => !replayed.replaying);
+    } finally {
+      await events.close();
+    }
+  });
+
+  it('a trace context carried in headers only reaches the subscriber; a malformed one is dropped and counted', async () => {
+    const events = service();
+    try {
+      keepTraceContexts();
+      const sub = await events.subscribe();
+      const js = jetstream(nc);
+      const parent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+      await js.publish(events.subject, seqCodec.encode({ seq: 1 }), { headers: traceHeaders({ traceparent: parent }) });
+      await js.publish(events.subject, seqCodec.encode({ seq: 2 }), {
+        headers: traceHeaders({ traceparent: 'not-a-traceparent' }),
+      });
+      const [first, second] = await take(sub, 2);
+      assert.deepEqual(traceContextOf(first as SeqEvent), { traceparent: parent });
+      assert.equal(traceContextOf(second as SeqEvent), undefined);
+      assert.equal(events.stats.traceContextDropped.traceparent, 1);
     } finally {
       await events.close();
     }

@@ -6,12 +6,13 @@ import {
   JetStreamApiError,
   type JetStreamClient,
   type JetStreamManager,
+  type JetStreamPublishOptions,
   type JsMsg,
   jetstream,
   jetstreamManager,
   type PubAck,
 } from '@nats-io/jetstream';
-import { connect, type NatsConnection, nanos, nuid } from '@nats-io/transport-node';
+import { connect, type MsgHdrs, type NatsConnection, nanos, nuid } from '@nats-io/transport-node';
 import type { Codec, TraceCarrier, TraceContextDrop } from '../../core/codec.js';
 import type { BackendStatus, EventService, ReplayInfo, SubscribeOptions, Subscription } from '../../core/contract.js';
 import { FanOut } from '../../core/fan-out.js';
@@ -28,6 +29,7 @@ import {
   type TelemetryCounts,
   type TelemetryOptions,
 } from '../../observability/instrumentation.js';
+import { traceFromHeaders, traceHeaders } from '../../observability/nats-trace-headers.js';
 import { checkTraceContext } from '../../observability/trace-context.js';
 import { ReplayReader, type ReplaySource } from './replay-reader.js';
 import { checkStreamName, checkSubject, ensureStream, type StreamLimits, streamNameFor } from './stream-setup.js';
@@ -107,6 +109,13 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
   const v = value ?? fallback;
   if (!Number.isSafeInteger(v) || v < 1) throw new TypeError(`options.${name} must be a positive integer, got ${v}`);
   return v;
+}
+
+/** A publish on its way: the text, its message ID (the same on every attempt), and its trace headers if traced. */
+interface Outgoing {
+  readonly text: string;
+  readonly msgID: string;
+  readonly headers: MsgHdrs | undefined;
 }
 
 /** The shared live consumer: one per service, whatever the number of subscriptions. */
@@ -326,9 +335,10 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
    */
   #send(event: T): Promise<number> {
     const trace = this.#telemetry.startPublish(this.#eventType?.(event));
+    const carrier = this.#telemetry.carrierOf(trace);
     let text: string;
     try {
-      text = this.#codec.encode(event, this.#telemetry.carrierOf(trace));
+      text = this.#codec.encode(event, carrier);
     } catch (cause) {
       return this.#failed(trace, new PublishError('event could not be encoded', { cause }));
     }
@@ -342,7 +352,7 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
       );
     }
     this.#pendingPublishes++;
-    return this.#store(text, nuid.next()).then(
+    return this.#store({ text, msgID: nuid.next(), headers: traceHeaders(carrier) }).then(
       () => {
         this.#pendingPublishes--;
         this.#telemetry.endPublish(trace);
@@ -380,27 +390,21 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
    * Every attempt carries the same message ID, so one the server stored but
    * whose acknowledgement was lost is not stored again.
    */
-  #store(text: string, msgID: string): Promise<void> {
+  #store(out: Outgoing): Promise<void> {
     const js = this.#js;
     if (js === undefined) {
       const deadline = Date.now() + this.#publishTimeoutMs;
-      return this.#readyToPublish(deadline).then((ready) => this.#storeUntil(ready, text, msgID, deadline));
+      return this.#readyToPublish(deadline).then((ready) => this.#storeUntil(ready, out, deadline));
     }
     const deadline = Date.now() + this.#publishTimeoutMs;
-    return js.publish(this.subject, text, { msgID, timeout: this.#attemptTimeout(deadline), retries: 0 }).then(
+    return js.publish(this.subject, out.text, this.#publishOptions(out, deadline)).then(
       (ack) => this.#checkAck(ack),
-      (error: unknown) => this.#storeUntil(js, text, msgID, deadline, error),
+      (error: unknown) => this.#storeUntil(js, out, deadline, error),
     );
   }
 
   /** The slow path: retries (same message ID) until acknowledged or the deadline passes. */
-  async #storeUntil(
-    js: JetStreamClient,
-    text: string,
-    msgID: string,
-    deadline: number,
-    firstError?: unknown,
-  ): Promise<void> {
+  async #storeUntil(js: JetStreamClient, out: Outgoing, deadline: number, firstError?: unknown): Promise<void> {
     let lastError = firstError;
     for (let attempt = firstError === undefined ? 0 : 1; ; attempt++) {
       if (attempt > 0) {
@@ -411,11 +415,7 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
       }
       if (deadline - Date.now() <= 0 || this.#closed) break;
       try {
-        const ack = await js.publish(this.subject, text, {
-          msgID,
-          timeout: this.#attemptTimeout(deadline),
-          retries: 0,
-        });
+        const ack = await js.publish(this.subject, out.text, this.#publishOptions(out, deadline));
         this.#checkAck(ack);
         return;
       } catch (error) {
@@ -426,6 +426,16 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
       `JetStream did not acknowledge the publish within ${this.#publishTimeoutMs} ms${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
       { cause: lastError },
     );
+  }
+
+  #publishOptions(out: Outgoing, deadline: number): Partial<JetStreamPublishOptions> {
+    const options: Partial<JetStreamPublishOptions> = {
+      msgID: out.msgID,
+      timeout: this.#attemptTimeout(deadline),
+      retries: 0,
+    };
+    if (out.headers !== undefined) options.headers = out.headers;
+    return options;
   }
 
   /** An attempt shorter than the whole budget: a leader that stopped answering is replaced within seconds. */
@@ -638,7 +648,12 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
     }
     const { event } = result;
     let trace = result.trace;
-    if (trace !== undefined || result.traceDropped !== undefined) {
+    if (trace === undefined && result.traceDropped === undefined && msg.headers !== undefined) {
+      // A publisher that carries the context in headers only (as the OpenTelemetry NATS propagators do).
+      const carried = traceFromHeaders(msg.headers);
+      trace = carried.trace;
+      if (carried.dropped !== undefined) this.#traceDropped(carried.dropped, this.#eventType?.(event));
+    } else if (trace !== undefined || result.traceDropped !== undefined) {
       const checked = checkTraceContext(trace);
       trace = checked.trace;
       const dropped = result.traceDropped ?? checked.dropped;
