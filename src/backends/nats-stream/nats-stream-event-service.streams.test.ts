@@ -5,6 +5,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer } from '../../../test/support/nats-server.js';
 import { freePort } from '../../../test/support/redis-server.js';
 import { type SeqEvent, seqCodec } from '../../../test/support/seq-codec.js';
+import { testTelemetry } from '../../../test/support/telemetry.js';
 import { freshTopic, range, take, waitFor } from '../../conformance/harness.js';
 import { ConfigError, PositionError, PublishError } from '../../errors.js';
 import { keepTraceContexts, traceContextOf } from '../../observability/event-trace.js';
@@ -207,6 +208,23 @@ describe('JetStream backend: what the stream keeps and leaves behind', () => {
       assert.equal(events.stats.traceContextDropped.traceparent, 1);
     } finally {
       await events.close();
+    }
+  });
+
+  it('a traced publish carries its context in traceparent headers (and, with a codec that writes it, the body)', async () => {
+    const telemetry = testTelemetry();
+    const events = service({ tracerProvider: telemetry.tracerProvider });
+    try {
+      await events.publishConfirmed({ seq: 1 });
+      const stored = await jsm.streams.getMessage(events.stream, { seq: 1 });
+      const [span] = telemetry.spans.getFinishedSpans();
+      assert.ok(span, 'the publish span ended');
+      const { traceId, spanId } = span.spanContext();
+      assert.match(stored?.header?.get('traceparent') ?? '', new RegExp(`^00-${traceId}-${spanId}-0[01]$`));
+      assert.equal(stored?.string(), '{"seq":1}', 'this codec writes no trace fields: the body is the event');
+    } finally {
+      await events.close();
+      await telemetry.shutdown();
     }
   });
 
