@@ -103,8 +103,8 @@ describe('JetStream backend: what the stream keeps and leaves behind', () => {
     }
   });
 
-  it('leaves no consumer on the server: replay consumers go when caught up or closed, the live one with the service', async () => {
-    const events = service();
+  it('leaves no consumer on the server: replay consumers go when caught up or closed, the shared one when idle', async () => {
+    const events = service({ idleConsumerMs: 100 });
     const stream = events.stream;
     const positions: string[] = [];
     const live = await events.subscribe({ bufferSize: 1_000 });
@@ -135,6 +135,17 @@ describe('JetStream backend: what the stream keeps and leaves behind', () => {
       [500],
       'live after the replay',
     );
+    await Promise.all([live.close(), caughtUp.close()]);
+    await waitForConsumers(stream, 0);
+    assert.equal(events.closed, false, 'gone while the service is open, once no subscription is left');
+    const again = await events.subscribe();
+    assert.equal(again.position, positions.at(-1)?.replace(/:\d+$/, ':501'), 'starts at the newest event');
+    events.publish({ seq: 501 });
+    assert.deepEqual(
+      (await take(again, 1)).map((e) => e.seq),
+      [501],
+    );
+    await waitForConsumers(stream, 1);
     await events.close();
     await waitForConsumers(stream, 0);
   });

@@ -69,6 +69,12 @@ export interface NatsStreamEventServiceOptions<T> extends TelemetryOptions {
   maxPendingPublishes?: number | undefined;
   /** How long `subscribe()` may wait for the server (connecting, creating the stream and consumer). @default 10000 */
   subscribeTimeoutMs?: number | undefined;
+  /**
+   * How long the shared consumer stays on the server once the last
+   * subscription closed (a subscription opened meanwhile reuses it).
+   * @default 5000
+   */
+  idleConsumerMs?: number | undefined;
   /** The client name servers show for this service's connection (`/connz`). @default "tidings <stream>" */
   connectionName?: string | undefined;
   /** @default a logger that logs nothing */
@@ -150,6 +156,12 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
   /** Bumped whenever the live consumer is replaced: messages of an older one are ignored. */
   #liveGeneration = 0;
   #liveStarting: Promise<void> | undefined;
+  /** `subscribe()` calls under way: they count as demand for the shared consumer. */
+  #joining = 0;
+  #idleConsumerMs: number;
+  #idleTimer: NodeJS.Timeout | undefined;
+  /** Consumer removals in flight, which `close()` waits for (briefly). */
+  #deletions = new Set<Promise<void>>();
   /** Stream sequence of the last message the live consumer handed on (or its start point minus one). */
   #liveLast = 0;
   #replays = new Set<ReplayReader<T>>();
@@ -199,6 +211,7 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
     this.#publishTimeoutMs = positiveInteger('publishTimeoutMs', options.publishTimeoutMs, 5_000);
     this.#maxPending = positiveInteger('maxPendingPublishes', options.maxPendingPublishes, 10_000);
     this.#subscribeTimeoutMs = positiveInteger('subscribeTimeoutMs', options.subscribeTimeoutMs, 10_000);
+    this.#idleConsumerMs = positiveInteger('idleConsumerMs', options.idleConsumerMs, 5_000);
     this.#codec = options.codec;
     this.#connectionName = options.connectionName ?? `tidings ${this.stream}`;
     this.#eventType = options.eventType;
@@ -221,7 +234,12 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
     this.#statusListeners = new StatusListeners('connecting', (error) =>
       this.#logger.warn({ ...fields, err: error }, 'a status listener threw; ignored'),
     );
-    this.#fanOut = new FanOut<T>(this.#telemetry.fanOutObserver(() => this.#sweepReplays()));
+    this.#fanOut = new FanOut<T>(
+      this.#telemetry.fanOutObserver((live) => {
+        this.#sweepReplays();
+        this.#idleCheck(live);
+      }),
+    );
     this.#connection = this.#connect(servers);
     // A failure is reported to whoever needs the connection; this only keeps it from being unhandled.
     this.#connection.catch(() => {});
@@ -458,6 +476,17 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
     options?.signal?.throwIfAborted();
     const from = options?.from;
     if (from !== undefined && from !== OLDEST) this.#positions.parse(from); // garbage fails before any I/O
+    this.#joining++;
+    try {
+      return await this.#open(options, from);
+    } finally {
+      this.#joining--;
+      // A failed subscribe may leave the consumer with nobody to feed.
+      this.#idleCheck(this.#fanOut.size);
+    }
+  }
+
+  async #open(options: SubscribeOptions | undefined, from: string | undefined): Promise<Subscription<T>> {
     await this.#within(this.#ensureLive(), this.#subscribeTimeoutMs, 'the JetStream consumer was not ready');
     if (this.#closed) throw new ServiceClosedError();
     if (from === undefined) {
@@ -711,6 +740,33 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
     failed: (error) => this.#noteFailure('reading the stream for a replay failed; retrying', error),
   };
 
+  /** With no subscription left, the shared consumer goes after {@link #idleConsumerMs}. */
+  #idleCheck(live: number): void {
+    if (live > 0 || this.#joining > 0) {
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = undefined;
+      return;
+    }
+    if (this.#live === undefined || this.#idleTimer !== undefined || this.#closed) return;
+    this.#idleTimer = setTimeout(this.#releaseIdle, this.#idleConsumerMs);
+    this.#idleTimer.unref();
+  }
+
+  #releaseIdle = (): void => {
+    this.#idleTimer = undefined;
+    const live = this.#live;
+    if (live === undefined || this.#closed || this.#fanOut.size > 0 || this.#joining > 0) return;
+    this.#liveGeneration++;
+    this.#live = undefined;
+    live.messages.stop();
+    const deletion = live.consumer.delete().then(
+      () => {},
+      () => {}, // its server may be away; the server forgets an idle consumer by itself
+    );
+    this.#deletions.add(deletion);
+    void deletion.finally(() => this.#deletions.delete(deletion));
+  };
+
   /** Subscriptions closed while replaying give their consumers back. */
   #sweepReplays(): void {
     for (const reader of this.#replays) if (reader.sub.closed) void reader.finish();
@@ -731,7 +787,9 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
     this.#invalidWarnings.flush();
     this.#traceWarnings.flush();
     this.#failureWarnings.flush();
+    clearTimeout(this.#idleTimer);
     const cleanups: Promise<unknown>[] = [...this.#replays].map((reader) => reader.finish());
+    cleanups.push(...this.#deletions);
     await this.#liveStarting?.catch(() => {});
     const live = this.#live;
     this.#live = undefined;
