@@ -6,13 +6,11 @@ import {
   JetStreamApiError,
   type JetStreamClient,
   type JetStreamManager,
-  type JetStreamPublishOptions,
   type JsMsg,
   jetstream,
   jetstreamManager,
-  type PubAck,
 } from '@nats-io/jetstream';
-import { connect, type MsgHdrs, type NatsConnection, nanos, nuid } from '@nats-io/transport-node';
+import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import type { Codec, TraceCarrier, TraceContextDrop } from '../../core/codec.js';
 import type { BackendStatus, EventService, ReplayInfo, SubscribeOptions, Subscription } from '../../core/contract.js';
 import { FanOut } from '../../core/fan-out.js';
@@ -31,6 +29,7 @@ import {
 } from '../../observability/instrumentation.js';
 import { traceFromHeaders, traceHeaders } from '../../observability/nats-trace-headers.js';
 import { checkTraceContext } from '../../observability/trace-context.js';
+import { AcknowledgedPublisher } from './acknowledged-publisher.js';
 import { ReplayReader, type ReplaySource } from './replay-reader.js';
 import { checkStreamName, checkSubject, ensureStream, type StreamLimits, streamNameFor } from './stream-setup.js';
 
@@ -94,8 +93,6 @@ export interface NatsStreamEventService<T> extends EventService<T> {
   onStatus(listener: (status: BackendStatus) => void): () => void;
 }
 
-/** One publish attempt's wait for its acknowledgement; the next attempt carries the same message ID. */
-const PUBLISH_ATTEMPT_TIMEOUT_MS = 2_000;
 /** How long a JetStream API request (stream and consumer management) may take. */
 const API_TIMEOUT_MS = 5_000;
 /** How long setting up the stream keeps retrying answers that mean "not yet". */
@@ -117,13 +114,6 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
   return v;
 }
 
-/** A publish on its way: the text, its message ID (the same on every attempt), and its trace headers if traced. */
-interface Outgoing {
-  readonly text: string;
-  readonly msgID: string;
-  readonly headers: MsgHdrs | undefined;
-}
-
 /** The shared live consumer: one per service, whatever the number of subscriptions. */
 interface LiveReader {
   readonly consumer: Consumer;
@@ -141,17 +131,11 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
   #telemetry: Instrumentation;
   #fanOut: FanOut<T>;
   #positions: PositionFormat;
-  #publishTimeoutMs: number;
-  #maxPending: number;
   #subscribeTimeoutMs: number;
   #connection: Promise<{ nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager }>;
   #nc: NatsConnection | undefined;
   /** Created or checked once; retried after a failure. */
   #streamReady: Promise<void> | undefined;
-  /** Set once the stream was checked, so publishing skips awaiting it. */
-  #streamChecked = false;
-  /** The JetStream client, once connected and the stream checked: the publish fast path. */
-  #js: JetStreamClient | undefined;
   #live: LiveReader | undefined;
   /** Bumped whenever the live consumer is replaced: messages of an older one are ignored. */
   #liveGeneration = 0;
@@ -166,7 +150,7 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
   #liveLast = 0;
   #replays = new Set<ReplayReader<T>>();
   #parked = new Set<ReplayReader<T>>();
-  #pendingPublishes = 0;
+  #publisher: AcknowledgedPublisher;
   #connectionName: string;
   /** Cuts short the pause between two connection attempts (on close). */
   #wake: () => void = () => {};
@@ -208,8 +192,14 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
       maxAgeMs: this.#limits.maxAgeMs,
       approximate: false,
     });
-    this.#publishTimeoutMs = positiveInteger('publishTimeoutMs', options.publishTimeoutMs, 5_000);
-    this.#maxPending = positiveInteger('maxPendingPublishes', options.maxPendingPublishes, 10_000);
+    this.#publisher = new AcknowledgedPublisher({
+      subject: this.subject,
+      stream: this.stream,
+      timeoutMs: positiveInteger('publishTimeoutMs', options.publishTimeoutMs, 5_000),
+      maxPending: positiveInteger('maxPendingPublishes', options.maxPendingPublishes, 10_000),
+      ready: (deadline) => this.#readyToPublish(deadline),
+      closed: () => this.#closed,
+    });
     this.#subscribeTimeoutMs = positiveInteger('subscribeTimeoutMs', options.subscribeTimeoutMs, 10_000);
     this.#idleConsumerMs = positiveInteger('idleConsumerMs', options.idleConsumerMs, 5_000);
     this.#codec = options.codec;
@@ -364,25 +354,12 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
       return this.#failed(trace, new PublishError('event could not be encoded', { cause }));
     }
     this.#telemetry.setBodySize(trace, text);
-    if (this.#pendingPublishes >= this.#maxPending) {
-      return this.#failed(
-        trace,
-        new PublishError(
-          `${this.#pendingPublishes} publishes already wait for JetStream's acknowledgement; not waiting for more`,
-        ),
-      );
-    }
-    this.#pendingPublishes++;
-    return this.#store({ text, msgID: nuid.next(), headers: traceHeaders(carrier) }).then(
+    return this.#publisher.publish(text, traceHeaders(carrier)).then(
       () => {
-        this.#pendingPublishes--;
         this.#telemetry.endPublish(trace);
         return 1;
       },
-      (error: unknown) => {
-        this.#pendingPublishes--;
-        return this.#failed(trace, error);
-      },
+      (error: unknown) => this.#failed(trace, error),
     );
   }
 
@@ -391,82 +368,14 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
     return Promise.reject(error);
   }
 
-  /** The first publishes wait for the connection and the stream check; later ones skip both. */
+  /** What the first publish waits for: the connection and the stream check. */
   async #readyToPublish(deadline: number): Promise<JetStreamClient> {
     try {
-      const { js } = await this.#within(this.#connection, this.#publishTimeoutMs, 'NATS not connected');
-      if (!this.#streamChecked) {
-        await this.#within(this.#ensureStream(), Math.max(deadline - Date.now(), 1), 'the JetStream stream not ready');
-        this.#streamChecked = true;
-      }
-      this.#js = js;
+      const { js } = await this.#within(this.#connection, Math.max(deadline - Date.now(), 1), 'NATS not connected');
+      await this.#within(this.#ensureStream(), Math.max(deadline - Date.now(), 1), 'the JetStream stream not ready');
       return js;
     } catch (cause) {
       throw new PublishError(`could not publish: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    }
-  }
-
-  /**
-   * Publishes until the stream acknowledges or the publish timeout is spent.
-   * Every attempt carries the same message ID, so one the server stored but
-   * whose acknowledgement was lost is not stored again.
-   */
-  #store(out: Outgoing): Promise<void> {
-    const js = this.#js;
-    if (js === undefined) {
-      const deadline = Date.now() + this.#publishTimeoutMs;
-      return this.#readyToPublish(deadline).then((ready) => this.#storeUntil(ready, out, deadline));
-    }
-    const deadline = Date.now() + this.#publishTimeoutMs;
-    return js.publish(this.subject, out.text, this.#publishOptions(out, deadline)).then(
-      (ack) => this.#checkAck(ack),
-      (error: unknown) => this.#storeUntil(js, out, deadline, error),
-    );
-  }
-
-  /** The slow path: retries (same message ID) until acknowledged or the deadline passes. */
-  async #storeUntil(js: JetStreamClient, out: Outgoing, deadline: number, firstError?: unknown): Promise<void> {
-    let lastError = firstError;
-    for (let attempt = firstError === undefined ? 0 : 1; ; attempt++) {
-      if (attempt > 0) {
-        if (lastError instanceof PublishError) throw lastError;
-        // No responders (a stream leader being elected) answers at once: wait a little before the next try.
-        const pause = Math.min(50 * 2 ** attempt, 500, deadline - Date.now());
-        if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
-      }
-      if (deadline - Date.now() <= 0 || this.#closed) break;
-      try {
-        const ack = await js.publish(this.subject, out.text, this.#publishOptions(out, deadline));
-        this.#checkAck(ack);
-        return;
-      } catch (error) {
-        lastError = error;
-      }
-    }
-    throw new PublishError(
-      `JetStream did not acknowledge the publish within ${this.#publishTimeoutMs} ms${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
-      { cause: lastError },
-    );
-  }
-
-  #publishOptions(out: Outgoing, deadline: number): Partial<JetStreamPublishOptions> {
-    const options: Partial<JetStreamPublishOptions> = {
-      msgID: out.msgID,
-      timeout: this.#attemptTimeout(deadline),
-      retries: 0,
-    };
-    if (out.headers !== undefined) options.headers = out.headers;
-    return options;
-  }
-
-  /** An attempt shorter than the whole budget: a leader that stopped answering is replaced within seconds. */
-  #attemptTimeout(deadline: number): number {
-    return Math.max(1, Math.min(deadline - Date.now(), PUBLISH_ATTEMPT_TIMEOUT_MS));
-  }
-
-  #checkAck(ack: PubAck): void {
-    if (ack.stream !== this.stream) {
-      throw new PublishError(`the subject is stored by stream ${ack.stream}, not ${this.stream}`);
     }
   }
 
