@@ -91,7 +91,7 @@ function measured(started: number, cpuAtStart: NodeJS.CpuUsage): Run {
 
 async function runTidings(servers: string[], replicas: number): Promise<Run> {
   const subject = `bench.${randomUUID()}`;
-  const service = newIngestEventServiceNatsStream(undefined, undefined, { servers, subject, replicas });
+  const service = newIngestEventServiceNatsStream(undefined, undefined, { natsAddress: servers, subject, replicas });
   try {
     const sub = await service.subscribe({ bufferSize: WINDOW * (IN_FLIGHT_WINDOWS + 1) });
     let received = 0;

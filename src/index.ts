@@ -18,6 +18,8 @@ export type {
 } from './auth/types.js';
 export type { InMemoryEventServiceOptions } from './backends/memory/memory-event-service.js';
 export { createInMemoryEventService } from './backends/memory/memory-event-service.js';
+export type { NatsEventService, NatsEventServiceOptions } from './backends/nats/nats-event-service.js';
+export { createNatsEventService } from './backends/nats/nats-event-service.js';
 export type {
   NatsStreamEventService,
   NatsStreamEventServiceOptions,
@@ -63,6 +65,13 @@ export { createPrometheusMetrics } from './gateway/prometheus-metrics.js';
 export type { SseMessage } from './gateway/sse-writer.js';
 export { formatSseComment, formatSseMessage } from './gateway/sse-writer.js';
 export { ingestCodec, storageCodec } from './monitor/codec.js';
+export type { NatsConfig } from './monitor/nats-services.js';
+export {
+  DEFAULT_INGEST_SUBJECT,
+  DEFAULT_STORAGE_SUBJECT,
+  newIngestEventServiceNats,
+  newStorageEventServiceNats,
+} from './monitor/nats-services.js';
 export type { NatsStreamConfig } from './monitor/nats-stream-services.js';
 export {
   DEFAULT_INGEST_STREAM_SUBJECT,
@@ -169,3 +178,4 @@ export {
 } from './monitor/services.js';
 export { traceContextOf } from './observability/event-trace.js';
 export type { TelemetryCounts, TelemetryOptions } from './observability/instrumentation.js';
+export { traceFromHeaders, traceHeaders } from './observability/nats-trace-headers.js';

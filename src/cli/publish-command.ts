@@ -21,9 +21,11 @@ import {
   stderrLogger,
   UsageError,
 } from './cli-support.js';
+import { monitorServiceOnNats, natsOption, onNats, subjectFor } from './nats-option.js';
 
 interface PublishOptions {
   redis: string;
+  nats?: string;
   stream?: StreamName;
   channel?: string;
   logLevel: string;
@@ -66,6 +68,7 @@ export function publishCommand(): Command {
     .description('validate one event (wire JSON) and publish it on a Redis channel')
     .argument('[event]', 'the event\'s wire JSON, {"value":{"type":…,"value":{…}}}; omitted or "-": read stdin')
     .addOption(redisOption(true))
+    .addOption(natsOption())
     .addOption(
       new Option('-s, --stream <stream>', 'the event union (default: the one that knows the event type)').choices([
         'ingest',
@@ -89,12 +92,12 @@ Examples:
   $ tidings publish '{"value":{"type":"sip_status_updated_event","value":{"uuid":"5c3e2a8e-1d3f-4b5a-9c7e-2f6a8b0d4e11","status":"ingested"}}}'
   $ echo '{"value":{"type":"aip_status_updated_event","value":{"uuid":"0b9d7c52-6e1a-4f38-8d2c-7a5e3f1b9c40","status":"stored"}}}' | tidings publish --redis redis://127.0.0.1:6379/0 -`,
     )
-    .action(async (eventArg: string | undefined, options: PublishOptions) => {
-      await publish(eventArg, options);
+    .action(async (eventArg: string | undefined, options: PublishOptions, command: Command) => {
+      await publish(eventArg, options, onNats(command) ? options.nats : undefined);
     });
 }
 
-async function publish(eventArg: string | undefined, options: PublishOptions): Promise<void> {
+async function publish(eventArg: string | undefined, options: PublishOptions, nats: string | undefined): Promise<void> {
   const text = eventArg === undefined || eventArg === '-' ? await readStdin() : eventArg;
   const decoded = decodeEvent(text, options.stream);
   if ('error' in decoded) {
@@ -103,7 +106,8 @@ async function publish(eventArg: string | undefined, options: PublishOptions): P
     throw new UsageError(`invalid event (${error.reason}${where}): ${error.message}; nothing was published`);
   }
   const logger = rememberingErrors(stderrLogger(options.logLevel));
-  const channel = channelFor(decoded.stream, options.channel);
+  const channel =
+    nats === undefined ? channelFor(decoded.stream, options.channel) : subjectFor(decoded.stream, options.channel);
   const config = { redisAddress: options.redis, redisChannel: channel };
   const tracerProvider = trace.getTracerProvider();
   const publishConfirmed = async <T>(service: EventService<T>, event: T): Promise<number> => {
@@ -115,6 +119,13 @@ async function publish(eventArg: string | undefined, options: PublishOptions): P
       await service.close();
     }
   };
+  if (nats !== undefined) {
+    // Core NATS reports no receiver count: the server's acknowledgement is all there is to say.
+    const service = monitorServiceOnNats(decoded.stream, logger, tracerProvider, nats, channel);
+    await publishConfirmed(service as EventService<MonitorEvent | StorageMonitorEvent>, decoded.event);
+    process.stdout.write(`published ${decoded.event.type} to ${channel} (NATS acknowledged)\n`);
+    return;
+  }
   const receivers =
     decoded.stream === 'ingest'
       ? await publishConfirmed(newIngestEventServiceRedis(logger, tracerProvider, config), decoded.event)

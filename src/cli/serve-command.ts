@@ -28,9 +28,11 @@ import {
   stderrLogger,
   UsageError,
 } from './cli-support.js';
+import { monitorServiceOnNats, natsOption, onNats, subjectFor } from './nats-option.js';
 
 interface ServeOptions {
   redis?: string;
+  nats?: string;
   ingestChannel: string;
   storageChannel: string;
   port: number;
@@ -55,6 +57,7 @@ export function serveCommand(): Command {
   return new Command('serve')
     .description('serve the monitor gateway (SSE streams and the live dashboard)')
     .addOption(redisOption(false))
+    .addOption(natsOption())
     .addOption(
       new Option(
         '--enduro-config <file>',
@@ -142,7 +145,9 @@ export function serveCommand(): Command {
       `
 The backend is Redis (--redis or TIDINGS_REDIS_URL) or the in-memory demo
 (--demo or TIDINGS_DEMO=1); one of the two is required. When both are set, the
-one given on the command line wins over the environment.
+one given on the command line wins over the environment. --nats (or
+TIDINGS_NATS_URL) serves core NATS subjects instead of Redis channels (the
+channel options then name the subjects; default enduro.<stream>.events).
 
 With --enduro-config, Redis addresses and channels default to Enduro's
 [event] (ingest) and [storage.event] (storage), with Enduro's ENDURO_*
@@ -170,7 +175,10 @@ interface RedisStream {
   channel: string;
 }
 
-type Backend = { kind: 'redis'; ingest: RedisStream; storage: RedisStream } | { kind: 'demo' };
+type Backend =
+  | { kind: 'redis'; ingest: RedisStream; storage: RedisStream }
+  | { kind: 'nats'; url: string; ingest: string; storage: string }
+  | { kind: 'demo' };
 
 /**
  * Redis or the in-memory demo. Serving the in-memory backend without the demo
@@ -179,12 +187,28 @@ type Backend = { kind: 'redis'; ingest: RedisStream; storage: RedisStream } | { 
  * environment, and both on the same level is an error.
  */
 function backendOf(options: ServeOptions, command: Command, enduro: EnduroConfig | undefined): Backend {
+  if (options.demo && options.nats !== undefined) {
+    if (command.getOptionValueSource('demo') === command.getOptionValueSource('nats')) {
+      throw new UsageError('--demo runs on the in-memory backend and --nats on NATS: choose one');
+    }
+  }
+  if (!options.demo && options.nats !== undefined && onNats(command)) {
+    // The channel options name the subjects when given; Redis channel names are no default for subjects.
+    const given = (name: 'ingestChannel' | 'storageChannel'): string | undefined =>
+      command.getOptionValueSource(name) === 'default' ? undefined : options[name];
+    return {
+      kind: 'nats',
+      url: options.nats,
+      ingest: subjectFor('ingest', given('ingestChannel')),
+      storage: subjectFor('storage', given('storageChannel')),
+    };
+  }
   const redis = options.redis;
   if (!options.demo) {
     if (redis === undefined && enduro !== undefined) return enduroBackend(options, command, enduro);
     if (redis === undefined) {
       throw new UsageError(
-        'serve needs a backend: --redis <url> (or TIDINGS_REDIS_URL) to serve Redis channels, or --demo (or TIDINGS_DEMO=1) for the in-memory demo',
+        'serve needs a backend: --redis <url> (or TIDINGS_REDIS_URL) to serve Redis channels, --nats <url> (or TIDINGS_NATS_URL) for NATS subjects, or --demo (or TIDINGS_DEMO=1) for the in-memory demo',
       );
     }
     return redisBackend(options, command, redis, enduro);
@@ -301,6 +325,16 @@ async function serve(options: ServeOptions, backend: Backend, auth: ServeAuth): 
   if (backend.kind === 'demo') {
     ingest = newIngestEventServiceInMem({ logger, name: 'ingest', meterProvider });
     storage = newStorageEventServiceInMem({ logger, name: 'storage', meterProvider });
+  } else if (backend.kind === 'nats') {
+    const tracerProvider = trace.getTracerProvider();
+    ingest = monitorServiceOnNats('ingest', logger, tracerProvider, backend.url, backend.ingest) as IngestEventService;
+    storage = monitorServiceOnNats(
+      'storage',
+      logger,
+      tracerProvider,
+      backend.url,
+      backend.storage,
+    ) as StorageEventService;
   } else {
     const tracerProvider = trace.getTracerProvider();
     ingest = newIngestEventServiceRedis(logger, tracerProvider, {
@@ -348,7 +382,7 @@ async function serve(options: ServeOptions, backend: Backend, auth: ServeAuth): 
     'Tidings monitor gateway',
     `  dashboard  ${dashboard}`,
     `  streams    ${url}/ingest/monitor  ${url}/storage/monitor`,
-    `  backend    ${backend.kind === 'demo' ? 'in-memory, demo producer running' : `redis (${backend.ingest.channel}, ${backend.storage.channel})`}`,
+    `  backend    ${backend.kind === 'demo' ? 'in-memory, demo producer running' : backend.kind === 'nats' ? `nats (${backend.ingest}, ${backend.storage})` : `redis (${backend.ingest.channel}, ${backend.storage.channel})`}`,
   ];
   if (metrics) lines.push(`  metrics    ${url}/metrics`);
   if (generated !== undefined)

@@ -25,9 +25,11 @@ import {
   UsageError,
 } from './cli-support.js';
 import { eventLine } from './event-line.js';
+import { monitorServiceOnNats, natsOption, onNats, subjectFor } from './nats-option.js';
 
 interface TailOptions {
   redis: string;
+  nats?: string;
   stream: StreamName;
   channel?: string;
   json?: boolean;
@@ -49,6 +51,7 @@ export function tailCommand(): Command {
   return new Command('tail')
     .description('print the events published on a Redis channel, one line each')
     .addOption(redisOption(true))
+    .addOption(natsOption())
     .addOption(
       new Option('-s, --stream <stream>', 'which event union the channel carries')
         .choices(['ingest', 'storage'])
@@ -77,12 +80,12 @@ Examples:
   $ tidings tail --redis redis://127.0.0.1:6379
   $ tidings tail --stream storage --json --type aip_status_updated_event,aip_created_event`,
     )
-    .action(async (options: TailOptions) => {
-      await tail(options);
+    .action(async (options: TailOptions, command: Command) => {
+      await tail(options, onNats(command) ? options.nats : undefined);
     });
 }
 
-async function tail(options: TailOptions): Promise<void> {
+async function tail(options: TailOptions, nats: string | undefined): Promise<void> {
   const known: readonly string[] = options.stream === 'ingest' ? INGEST_EVENT_TYPES : STORAGE_EVENT_TYPES;
   const wanted = options.type === undefined ? undefined : new Set(options.type);
   for (const type of wanted ?? []) {
@@ -91,13 +94,16 @@ async function tail(options: TailOptions): Promise<void> {
     }
   }
   const logger = rememberingErrors(stderrLogger(options.logLevel));
-  const channel = channelFor(options.stream, options.channel);
+  const channel =
+    nats === undefined ? channelFor(options.stream, options.channel) : subjectFor(options.stream, options.channel);
   const config = { redisAddress: options.redis, redisChannel: channel };
   const tracerProvider = trace.getTracerProvider();
   const service: EventService<MonitorEvent | StorageMonitorEvent> =
-    options.stream === 'ingest'
-      ? newIngestEventServiceRedis(logger, tracerProvider, config)
-      : newStorageEventServiceRedis(logger, tracerProvider, config);
+    nats !== undefined
+      ? monitorServiceOnNats(options.stream, logger, tracerProvider, nats, channel)
+      : options.stream === 'ingest'
+        ? newIngestEventServiceRedis(logger, tracerProvider, config)
+        : newStorageEventServiceRedis(logger, tracerProvider, config);
   // Ctrl-C at any point, even while still connecting, closes the service: that ends the loop below, and nothing is left to report.
   let stopping = false;
   void shutdownSignal().then(() => {
@@ -121,7 +127,8 @@ async function tail(options: TailOptions): Promise<void> {
   for await (const event of sub) {
     const gap = sub.takeGap();
     if (gap !== undefined) {
-      const why = gap.reason === 'reconnect' ? 'Redis reconnected' : `${gap.dropped} dropped, output too slow`;
+      const broker = nats === undefined ? 'Redis' : 'NATS';
+      const why = gap.reason === 'reconnect' ? `${broker} reconnected` : `${gap.dropped} dropped, output too slow`;
       process.stderr.write(`! events may have been missed (${why})\n`);
     }
     if (wanted !== undefined && !wanted.has(event.type)) continue;

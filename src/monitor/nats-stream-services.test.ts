@@ -42,8 +42,8 @@ async function storedTexts(stream: string): Promise<string[]> {
 
 describe('monitor services on JetStream: the Redis wire format, stored', () => {
   it("defaults to Enduro's subjects, each in a stream of its own", async () => {
-    const ingest = newIngestEventServiceNatsStream(undefined, undefined, { servers: nats.url });
-    const storage = newStorageEventServiceNatsStream(undefined, undefined, { servers: nats.url });
+    const ingest = newIngestEventServiceNatsStream(undefined, undefined, { natsAddress: nats.url });
+    const storage = newStorageEventServiceNatsStream(undefined, undefined, { natsAddress: nats.url });
     assert.equal(ingest.subject, DEFAULT_INGEST_STREAM_SUBJECT);
     assert.equal(storage.subject, DEFAULT_STORAGE_STREAM_SUBJECT);
     assert.equal(ingest.subject, 'enduro.ingest.events');
@@ -106,8 +106,14 @@ describe('monitor services on JetStream: the Redis wire format, stored', () => {
 });
 
 function servicesOnFreshSubjects() {
-  const ingest = newIngestEventServiceNatsStream(undefined, undefined, { servers: nats.url, subject: freshTopic() });
-  const storage = newStorageEventServiceNatsStream(undefined, undefined, { servers: nats.url, subject: freshTopic() });
+  const ingest = newIngestEventServiceNatsStream(undefined, undefined, {
+    natsAddress: nats.url,
+    subject: freshTopic(),
+  });
+  const storage = newStorageEventServiceNatsStream(undefined, undefined, {
+    natsAddress: nats.url,
+    subject: freshTopic(),
+  });
   return { ingest, storage };
 }
 

@@ -15,13 +15,13 @@ export const DEFAULT_INGEST_STREAM_SUBJECT = 'enduro.ingest.events';
 export const DEFAULT_STORAGE_STREAM_SUBJECT = 'enduro.storage.events';
 
 /**
- * Where a monitor service finds JetStream: the servers, plus the JetStream
+ * Where a monitor service finds JetStream: the address, plus the JetStream
  * backend's stream and tuning options.
  */
 export interface NatsStreamConfig
   extends Partial<Omit<NatsStreamEventServiceOptions<never>, 'codec' | 'logger' | 'tracerProvider' | 'eventType'>> {
-  /** One or more `nats://host:port` URLs of one cluster. */
-  servers: string | readonly string[];
+  /** `nats://host:port`, or several servers of one cluster (a list, or comma-separated). */
+  natsAddress: string | readonly string[];
   /** @default "enduro.ingest.events" (ingest) / "enduro.storage.events" (storage) */
   subject?: string;
 }

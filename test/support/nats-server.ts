@@ -63,6 +63,10 @@ interface NodePlan {
   readonly storeDir: string;
   readonly configFile: string;
   readonly jetstream: boolean;
+  /** Bytes the server holds for one client before it cuts it as a slow consumer. */
+  readonly maxPending: number;
+  /** How long a write to one client may block before the server cuts it as a slow consumer. */
+  readonly writeDeadlineMs: number | undefined;
 }
 
 /** Every child still alive, so the process-exit hook can kill what a crashed test left behind. */
@@ -186,8 +190,10 @@ function configText(plan: NodePlan, cluster?: { name: string; port: number; rout
     'host: "127.0.0.1"',
     `port: ${plan.port}`,
     `http: "127.0.0.1:${plan.monitorPort}"`,
-    // Small enough that a test's slow consumer trips it quickly, large enough for the benches' bursts.
-    'max_pending: 67108864',
+    `max_pending: ${plan.maxPending}`,
+    ...(plan.writeDeadlineMs === undefined ? [] : [`write_deadline: "${plan.writeDeadlineMs}ms"`]),
+    // The server refuses a max_payload above max_pending.
+    `max_payload: ${Math.min(1024 * 1024, plan.maxPending)}`,
   ];
   if (plan.jetstream) {
     lines.push(`jetstream { store_dir: ${JSON.stringify(plan.storeDir)}, max_memory_store: 268435456 }`);
@@ -201,8 +207,16 @@ function configText(plan: NodePlan, cluster?: { name: string; port: number; rout
   return `${lines.join('\n')}\n`;
 }
 
-async function planNode(root: string, name: string, jetstream: boolean): Promise<NodePlan> {
+async function planNode(
+  root: string,
+  name: string,
+  jetstream: boolean,
+  maxPending = 64 * 1024 * 1024,
+  writeDeadlineMs?: number,
+): Promise<NodePlan> {
   return {
+    maxPending,
+    writeDeadlineMs,
     name,
     port: await freePort(),
     monitorPort: await freePort(),
@@ -217,11 +231,25 @@ async function planNode(root: string, name: string, jetstream: boolean): Promise
  * free loopback ports and resolves when it is healthy. Fails, never skips,
  * when the binary is missing. Killed at process exit if never closed.
  */
-export async function startNatsServer(options: { jetstream?: boolean } = {}): Promise<NatsServer> {
+export async function startNatsServer(
+  options: {
+    jetstream?: boolean;
+    /** The server's `max_pending` per client, in bytes: small to provoke a slow consumer. @default 64 MiB */
+    maxPending?: number;
+    /** The server's `write_deadline`: short to cut a stalled consumer soon. @default the server's */
+    writeDeadlineMs?: number;
+  } = {},
+): Promise<NatsServer> {
   installExitHook();
   const root = mkdtempSync(join(tmpdir(), 'tidings-nats-'));
   scratch.add(root);
-  const plan = await planNode(root, 'tidings-single', options.jetstream ?? true);
+  const plan = await planNode(
+    root,
+    'tidings-single',
+    options.jetstream ?? true,
+    options.maxPending,
+    options.writeDeadlineMs,
+  );
   writeFileSync(plan.configFile, configText(plan));
   const node = createNode(plan) as NatsNode & { start(): Promise<void> };
   try {

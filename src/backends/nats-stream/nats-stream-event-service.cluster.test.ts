@@ -38,7 +38,7 @@ function service(
   options: Partial<NatsStreamEventServiceOptions<SeqEvent>> & { subject: string },
 ): NatsStreamEventService<SeqEvent> {
   const created = createNatsStreamEventService<SeqEvent>({
-    servers: cluster.urls,
+    natsAddress: cluster.urls,
     codec: seqCodec,
     replicas: 3,
     connectionName: name,
@@ -109,7 +109,7 @@ describe('JetStream backend on a three-node cluster (R3 stream)', { timeout: 5 *
       // The publisher stays off the victim, so what is tested is the subscriber's failover (and the stream's).
       const publisher = service('publisher', {
         subject,
-        servers: cluster.nodes.filter((node) => node !== victim).map((node) => node.url),
+        natsAddress: cluster.nodes.filter((node) => node !== victim).map((node) => node.url),
       });
       const total = 1_500;
       const reading = readAll(live, total);

@@ -13,7 +13,7 @@ after(() => cluster.close());
 
 function service(name: string, subject: string): NatsStreamEventService<SeqEvent> {
   return createNatsStreamEventService<SeqEvent>({
-    servers: cluster.urls,
+    natsAddress: cluster.urls,
     subject,
     codec: seqCodec,
     replicas: 3,

@@ -32,7 +32,7 @@ after(async () => {
 });
 
 function service(options: Partial<NatsStreamEventServiceOptions<SeqEvent>> = {}): NatsStreamEventService<SeqEvent> {
-  return createNatsStreamEventService({ servers: nats.url, subject: freshTopic(), codec: seqCodec, ...options });
+  return createNatsStreamEventService({ natsAddress: nats.url, subject: freshTopic(), codec: seqCodec, ...options });
 }
 
 async function consumers(stream: string): Promise<number> {
@@ -242,7 +242,7 @@ describe('JetStream backend: what the stream keeps and leaves behind', () => {
   it('with no server reachable, publishes fail within the timeout and are counted; subscribe fails with a ConnectionError', async () => {
     const port = await freePort();
     const events = createNatsStreamEventService<SeqEvent>({
-      servers: `nats://127.0.0.1:${port}`,
+      natsAddress: `nats://127.0.0.1:${port}`,
       subject: freshTopic(),
       codec: seqCodec,
       publishTimeoutMs: 300,

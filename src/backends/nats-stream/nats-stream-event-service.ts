@@ -29,14 +29,18 @@ import {
 } from '../../observability/instrumentation.js';
 import { traceFromHeaders, traceHeaders } from '../../observability/nats-trace-headers.js';
 import { checkTraceContext } from '../../observability/trace-context.js';
+import { parseNatsAddress } from '../nats/nats-address.js';
 import { AcknowledgedPublisher } from './acknowledged-publisher.js';
 import { ReplayReader, type ReplaySource } from './replay-reader.js';
 import { checkStreamName, checkSubject, ensureStream, type StreamLimits, streamNameFor } from './stream-setup.js';
 
 /** Options of {@link createNatsStreamEventService}. */
 export interface NatsStreamEventServiceOptions<T> extends TelemetryOptions {
-  /** One or more `nats://host:port` URLs of one cluster; the client fails over between them. */
-  servers: string | readonly string[];
+  /**
+   * `nats://[user[:password]@]host[:port]` (or `tls://`); several servers of
+   * one cluster as a list or comma-separated, to fail over between them.
+   */
+  natsAddress: string | readonly string[];
   /** The subject events are published on; the stream captures exactly it. */
   subject: string;
   /**
@@ -168,10 +172,7 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
     if (typeof options.codec?.encode !== 'function' || typeof options.codec.decode !== 'function') {
       throw new TypeError('options.codec must have encode() and decode()');
     }
-    const servers = typeof options.servers === 'string' ? [options.servers] : [...(options.servers ?? [])];
-    if (servers.length === 0 || servers.some((s) => typeof s !== 'string' || s === '')) {
-      throw new TypeError('options.servers must be a NATS URL or a non-empty list of them');
-    }
+    const servers = parseNatsAddress(options.natsAddress);
     const maxAgeMs = positiveInteger('maxAgeMs', options.maxAgeMs, 86_400_000);
     const duplicateWindowMs = positiveInteger(
       'duplicateWindowMs',
@@ -742,11 +743,12 @@ function failureCause(error: unknown): string {
  * ID, so one retried after a lost acknowledgement is stored once.
  *
  * @throws {ConfigError} for a subject with wildcards or an invalid stream name.
- * @throws {TypeError} for missing servers, codec or invalid limits.
+ * @throws {ConfigError} for a malformed `natsAddress`.
+ * @throws {TypeError} for a missing codec or invalid limits.
  * @example
  * ```ts
  * const events = createNatsStreamEventService({
- *   servers: 'nats://127.0.0.1:4222',
+ *   natsAddress: 'nats://127.0.0.1:4222',
  *   subject: 'enduro.ingest.events',
  *   codec: ingestCodec,
  * });
