@@ -26,6 +26,8 @@ export interface ReplaySource<T> {
 const RETRY_MS = 250;
 /** How long one fetch waits for messages that should be there (they may have expired meanwhile). */
 const FETCH_EXPIRES_MS = 2_000;
+/** A fetch still open this long after its expiry is stuck (see `#fetch`). */
+const FETCH_STALL_MS = 3 * FETCH_EXPIRES_MS;
 
 /**
  * Feeds one replaying subscription from the stream, through a consumer of
@@ -124,6 +126,25 @@ export class ReplayReader<T> {
 
   async #fetch(consumer: Consumer, want: number): Promise<number> {
     const messages = await consumer.fetch({ max_messages: want, expires: FETCH_EXPIRES_MS });
+    // After a reconnect the client asks the consumer's server whether the consumer still exists, and keeps
+    // asking while that server is gone: the fetch would never end. Past its own expiry it is given up, and
+    // the read starts again from the cursor on a new consumer.
+    let stalled = false;
+    const watchdog = setTimeout(() => {
+      stalled = true;
+      messages.stop();
+    }, FETCH_STALL_MS);
+    let got = 0;
+    try {
+      got = await this.#take(messages);
+    } finally {
+      clearTimeout(watchdog);
+    }
+    if (stalled) throw new Error(`a replay fetch got no answer within ${FETCH_STALL_MS} ms`);
+    return got;
+  }
+
+  async #take(messages: AsyncIterable<JsMsg> & { stop(): void }): Promise<number> {
     let got = 0;
     for await (const msg of messages) {
       if (this.#done || this.sub.closed) {
