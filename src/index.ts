@@ -23,6 +23,11 @@ export type {
 export { createInMemoryEventService } from './backends/memory/memory-event-service.js';
 export type { NatsEventService, NatsEventServiceOptions } from './backends/nats/nats-event-service.js';
 export { createNatsEventService } from './backends/nats/nats-event-service.js';
+export type {
+  NatsStreamEventService,
+  NatsStreamEventServiceOptions,
+} from './backends/nats-stream/nats-stream-event-service.js';
+export { createNatsStreamEventService } from './backends/nats-stream/nats-stream-event-service.js';
 export { createNopEventService } from './backends/nop/nop-event-service.js';
 export type { RedisEventService, RedisEventServiceOptions } from './backends/redis/redis-event-service.js';
 export { createRedisEventService } from './backends/redis/redis-event-service.js';
@@ -100,6 +105,13 @@ export {
   newIngestEventServiceNats,
   newStorageEventServiceNats,
 } from './monitor/nats-services.js';
+export type { NatsStreamConfig } from './monitor/nats-stream-services.js';
+export {
+  DEFAULT_INGEST_STREAM_SUBJECT,
+  DEFAULT_STORAGE_STREAM_SUBJECT,
+  newIngestEventServiceNatsStream,
+  newStorageEventServiceNatsStream,
+} from './monitor/nats-stream-services.js';
 export {
   publishIngestEvent,
   publishIngestEventConfirmed,
