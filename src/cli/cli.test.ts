@@ -186,7 +186,7 @@ describe('tidings CLI (built)', () => {
   it('rejects bad options with a clear message', async () => {
     const demoOnRedis = await run(['serve', '--demo', '--redis', bed.redis.url]);
     assert.equal(demoOnRedis.code, 1);
-    assert.match(demoOnRedis.stderr, /--demo runs on the in-memory backend/);
+    assert.match(demoOnRedis.stderr, /--demo and --redis name different backends: choose one/);
     const badType = await run(['tail', '--redis', bed.redis.url, '--type', 'aip_created_event']);
     assert.equal(badType.code, 1);
     assert.match(badType.stderr, /"aip_created_event" is not a ingest event type/);
