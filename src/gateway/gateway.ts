@@ -75,7 +75,7 @@ export interface GatewayTuning {
   readonly replayWindow?: {
     readonly maxEvents?: number;
     readonly maxAgeMs?: number;
-    /** Most wire bytes retained (the process holds about three times that: event, wire text, frame). @default 8388608 (8 MiB) */
+    /** Most wire bytes retained (the process holds about three times that: event, wire text, frame). @default 4194304 (4 MiB) */
     readonly maxBytes?: number;
   };
   /** Longest delay before frames are written, so writes coalesce. @default 10 */
@@ -157,7 +157,7 @@ const ANONYMOUS: Principal = Object.freeze({ label: 'anonymous', scopes: new Set
 
 const PING_MESSAGE_HELLO = 'Hello';
 /** Of wire JSON: thousands of Enduro's events (about 1 KB each), yet a bounded cost when events are large. */
-const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
+const DEFAULT_WINDOW_BYTES = 4 * 1024 * 1024;
 const PING_MESSAGE = 'Ping';
 
 function positiveInteger(name: string, value: number): number {
