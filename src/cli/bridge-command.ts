@@ -12,10 +12,10 @@ import {
 } from './cli-support.js';
 
 /** The subjects Enduro's channels default to on NATS, so `--nats` needs no `--subject` for them. */
-const ENDURO_SUBJECTS: Readonly<Record<string, string>> = {
-  'enduro-ingest-events': 'enduro.ingest.events',
-  'enduro-storage-events': 'enduro.storage.events',
-};
+const ENDURO_SUBJECTS: ReadonlyMap<string, string> = new Map([
+  ['enduro-ingest-events', 'enduro.ingest.events'],
+  ['enduro-storage-events', 'enduro.storage.events'],
+]);
 
 interface BridgeCommandOptions {
   redis: string;
@@ -108,7 +108,9 @@ empty body and a Tidings-Gap header. The bridge must be the stream's only writer
 Examples:
   $ tidings bridge --redis redis://127.0.0.1:6379 --channel enduro-ingest-events
   $ TIDINGS_BRIDGE_CHANNEL=enduro-storage-events tidings bridge --port 9466 --lease-ttl 2000
-  $ tidings bridge --channel enduro-ingest-events --nats nats://127.0.0.1:4222`,
+
+Into JetStream (subject enduro.ingest.events, stream enduro_ingest_events):
+  tidings bridge --channel enduro-ingest-events --nats nats://127.0.0.1:4222`,
     )
     .action(async (options: BridgeCommandOptions) => {
       await runBridge(options);
@@ -129,7 +131,7 @@ async function runBridge(options: BridgeCommandOptions): Promise<void> {
   if (options.nats === undefined && options.subject !== undefined) {
     throw new UsageError('--subject is for --nats (the JetStream destination)');
   }
-  const subject = options.nats === undefined ? undefined : (options.subject ?? ENDURO_SUBJECTS[channel]);
+  const subject = options.nats === undefined ? undefined : (options.subject ?? ENDURO_SUBJECTS.get(channel));
   if (options.nats !== undefined && subject === undefined) {
     throw new UsageError(
       `bridge --nats needs --subject <subject> (or TIDINGS_BRIDGE_SUBJECT) for channel ${JSON.stringify(channel)}`,
