@@ -143,6 +143,12 @@ describe('bridge into JetStream (real redis-server and nats-server)', { timeout:
     assert.deepEqual(await read(replaying, 4), expected);
     const info = await stream(channel);
     assert.equal(info.state.messages, 5, 'four events and one gap record');
+    assert.deepEqual(
+      Object.values(events.stats.invalid).filter((n) => n > 0),
+      [],
+      'a gap record is not counted as an invalid event',
+    );
+    assert.equal(b.status().ready, true, JSON.stringify(b.status()));
     await Promise.all([live.close(), replaying.close()]);
   });
 
