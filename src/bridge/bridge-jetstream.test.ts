@@ -3,11 +3,13 @@
 // service, gap records as one `reconnect` gap at their place for live and
 // replaying subscriptions, the sequence fence, and garbage counted by consumers.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import { type NatsServer, startNatsServer } from '../../test/support/nats-server.js';
+import { eventually } from '../../test/support/redis-kit.js';
 import { type RedisServer, startRedisServer } from '../../test/support/redis-server.js';
 import { type SeqEvent, seqCodec } from '../../test/support/seq-codec.js';
 import {
@@ -172,19 +174,23 @@ describe('bridge into JetStream (real redis-server and nats-server)', { timeout:
     assert.equal((await stream(channel)).state.messages, 1, 'nothing stale appended');
   });
 
+  /** A sink whose lease check always passes: the frozen bridge checked its lease before it froze. */
+  const sinkOn = (url: string, subject: string, id: string, publishTimeoutMs = 5_000) =>
+    new JetStreamSink({
+      servers: [url],
+      subject,
+      stream: subject.replaceAll('.', '_'),
+      limits: { maxEvents: 100_000, maxAgeMs: 86_400_000, replicas: 1, duplicateWindowMs: 120_000 },
+      bridgeId: id,
+      stillHolds: async () => true,
+      publishTimeoutMs,
+    });
+  const event = (seq: number) => Buffer.from(JSON.stringify({ seq }));
+
   it('the sequence fence: a sink whose last-seen sequence is stale is refused even though its lease check passes', async () => {
     const subject = subjectOf(freshTopic());
     const name = subject.replaceAll('.', '_');
-    const sink = (id: string) =>
-      new JetStreamSink({
-        servers: [natsServer.url],
-        subject,
-        stream: name,
-        limits: { maxEvents: 100_000, maxAgeMs: 86_400_000, replicas: 1, duplicateWindowMs: 120_000 },
-        bridgeId: id,
-        stillHolds: async () => true, // the frozen bridge checked its lease before it froze
-        publishTimeoutMs: 5_000,
-      });
+    const sink = (id: string) => sinkOn(natsServer.url, subject, id);
     const a = sink('A');
     const b = sink('B');
     try {
@@ -205,6 +211,50 @@ describe('bridge into JetStream (real redis-server and nats-server)', { timeout:
       assert.match(gap?.header?.get('Tidings-Gap') ?? '', /^\{"bridge":"B","since":/);
     } finally {
       await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('a publish that got no answer is settled from the stream before the next: its own lands, another writer fences', async () => {
+    const own = await startNatsServer(); // paused below: its own server, so no other test waits on it
+    const subject = 'bridge.unanswered';
+    const a = sinkOn(own.url, subject, 'A', 500);
+    const b = sinkOn(own.url, subject, 'B');
+    const jsNc = await connect({ servers: own.url });
+    try {
+      await Promise.all([a.open(), b.open()]);
+      const jsm = await jetstreamManager(jsNc);
+      const lastSeq = async () => (await jsm.streams.info('bridge_unanswered')).state.last_seq;
+      const unanswered = async (seq: number) => {
+        own.pause();
+        // SIGSTOP lands asynchronously: the publish below must meet a frozen server.
+        await waitFor(
+          () => `nats-server ${own.pid} stopped`,
+          () => readFileSync(`/proc/${own.pid}/stat`, 'utf8').split(') ')[1]?.startsWith('T') === true,
+        );
+        try {
+          await assert.rejects(a.writeEvents([event(seq)]));
+        } finally {
+          own.resume();
+        }
+        // The publish was in the socket when the server froze: it lands once the server runs again.
+        await eventually(
+          lastSeq,
+          (last) => last === seq,
+          (last) => `event ${seq} landed after the resume; the stream ends at ${last}`,
+        );
+      };
+      a.takeover();
+      assert.equal(await a.writeEvents([event(1)]), 'written');
+      await unanswered(2);
+      assert.equal(await a.writeEvents([event(3)]), 'written', 'its own unanswered message is recognised');
+      await unanswered(4);
+      b.takeover();
+      assert.equal(await b.writeGap({ bridge: 'B', since: new Date(), until: new Date() }), 'written');
+      assert.equal(await a.writeEvents([event(6)]), 'fenced', 'another writer appended after the unanswered one');
+      assert.equal(await lastSeq(), 5, 'nothing from A after B');
+    } finally {
+      await Promise.allSettled([a.close(), b.close(), jsNc.close()]);
+      await own.close();
     }
   });
 });

@@ -38,7 +38,9 @@ const WRONG_LAST_SEQUENCE = 10071;
  * append, so the fence is JetStream's own optimistic concurrency: every
  * publish expects the stream's last sequence to be the one this sink last
  * saw (read afresh when the bridge takes over). A frozen bridge that wakes
- * after its successor wrote anything is refused (`fenced`), however late.
+ * after its successor wrote anything is refused (`fenced`), however late,
+ * also when its last publish failed without an answer (it settles first
+ * whether that one went in, from the stream's end and its message ID).
  * The price: publishes go one at a time, each waiting for its predecessor's
  * acknowledgement, and the bridge must be the stream's only writer.
  */
@@ -47,8 +49,10 @@ export class JetStreamSink implements BridgeSink {
   #nc: NatsConnection | undefined;
   #js: JetStreamClient | undefined;
   #jsm: JetStreamManager | undefined;
-  /** The stream's last sequence as this sink knows it; undefined until read at a takeover (or after a failure). */
+  /** The stream's last sequence as this sink knows it; undefined until read at a takeover. */
   #expected: number | undefined;
+  /** A publish that failed without an answer: it may or may not be in the stream. Settled before the next one. */
+  #uncertain: { readonly msgID: string; readonly after: number } | undefined;
   readonly #idPrefix = randomBytes(4).toString('hex');
   #counter = 0;
 
@@ -95,6 +99,7 @@ export class JetStreamSink implements BridgeSink {
   /** The bridge took over (or lost its turn): the next write reads the stream's last sequence afresh. */
   takeover(): void {
     this.#expected = undefined;
+    this.#uncertain = undefined;
   }
 
   async close(): Promise<void> {
@@ -130,11 +135,14 @@ export class JetStreamSink implements BridgeSink {
   async #publish(body: Uint8Array, h: ReturnType<typeof headers> | undefined): Promise<SinkOutcome> {
     const js = this.#js;
     if (js === undefined) throw new Error('the JetStream sink is not open');
+    if (this.#uncertain !== undefined && !(await this.#settle(this.#uncertain))) return 'fenced';
     this.#expected ??= (await this.#manager().streams.info(this.#options.stream)).state.last_seq;
+    const expected = this.#expected;
+    const msgID = `${this.#options.bridgeId}:${this.#idPrefix}:${++this.#counter}`;
     try {
       const ack = await js.publish(this.#options.subject, body, {
-        msgID: `${this.#options.bridgeId}:${this.#idPrefix}:${++this.#counter}`,
-        expect: { lastSequence: this.#expected, streamName: this.#options.stream },
+        msgID,
+        expect: { lastSequence: expected, streamName: this.#options.stream },
         timeout: this.#options.publishTimeoutMs,
         retries: 1,
         ...(h === undefined ? {} : { headers: h }),
@@ -143,9 +151,29 @@ export class JetStreamSink implements BridgeSink {
       return 'written';
     } catch (error) {
       if (error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE) return 'fenced';
-      // Whether it went in is unknown: the next write learns the stream's end afresh.
-      this.#expected = undefined;
+      // Whether it went in is unknown; the next write finds out before it relies on the sequence.
+      this.#uncertain = { msgID, after: expected };
       throw error;
     }
+  }
+
+  /**
+   * Learns whether the publish that failed went in, without giving up the
+   * fence: the stream must end either where it did before that publish, or
+   * with that very message right after. Anything else is another writer's.
+   * @returns false when another writer appended since (this sink is fenced).
+   */
+  async #settle(uncertain: { readonly msgID: string; readonly after: number }): Promise<boolean> {
+    const { state } = await this.#manager().streams.info(this.#options.stream);
+    let settled: number | undefined;
+    if (state.last_seq === uncertain.after) settled = uncertain.after;
+    else if (state.last_seq === uncertain.after + 1) {
+      const last = await this.#manager().streams.getMessage(this.#options.stream, { seq: state.last_seq });
+      if (last?.header?.get('Nats-Msg-Id') === uncertain.msgID) settled = state.last_seq;
+    }
+    this.#uncertain = undefined;
+    if (settled === undefined) return false;
+    this.#expected = settled;
+    return true;
   }
 }
