@@ -37,7 +37,7 @@ export type {
   StreamRetention,
 } from './backends/redis-stream/redis-stream-event-service.js';
 export { createRedisStreamEventService } from './backends/redis-stream/redis-stream-event-service.js';
-export type { Bridge, BridgeOptions, BridgeRole, BridgeStatus } from './bridge/bridge.js';
+export type { Bridge, BridgeJetStreamOptions, BridgeOptions, BridgeRole, BridgeStatus } from './bridge/bridge.js';
 export { createBridge } from './bridge/bridge.js';
 export type { BridgeHealthServer } from './bridge/bridge-health.js';
 export { listenBridgeHealth } from './bridge/bridge-health.js';

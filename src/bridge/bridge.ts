@@ -2,10 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { MeterProvider } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
+import { parseNatsAddress } from '../backends/nats/nats-address.js';
+import { checkStreamName, checkSubject, streamNameFor } from '../backends/nats-stream/stream-setup.js';
 import { parseRedisAddress } from '../backends/redis/redis-address.js';
 import { reconnectDelay } from '../backends/redis/redis-connection.js';
 import { boundedLogger, type Logger, silentLogger } from '../core/logger.js';
 import { type BridgeCounts, BridgeMetrics } from './bridge-metrics.js';
+import { JetStreamSink } from './jetstream-sink.js';
 import { defineLeaseCommands, RedisLease } from './lease.js';
 import { defineSinkCommands, RedisStreamSink } from './redis-stream-sink.js';
 import type { BridgeSink, SinkOutcome } from './sink.js';
@@ -18,7 +21,12 @@ export interface BridgeOptions {
   readonly channel: string;
   /** The stream to copy into; default: the channel's name. */
   readonly streamKey?: string;
-  /** The lease's key; default: `<streamKey>:bridge-lease`. */
+  /**
+   * Copy into a NATS JetStream stream instead of a Redis stream (the lease
+   * stays in Redis). `streamKey` is then ignored.
+   */
+  readonly jetStream?: BridgeJetStreamOptions;
+  /** The lease's key; default: `<streamKey>:bridge-lease` (with `jetStream`: `<JetStream stream>:bridge-lease`). */
   readonly leaseKey?: string;
   /**
    * How long the lease lasts unless renewed, in ms (default 3000). The active
@@ -27,9 +35,9 @@ export interface BridgeOptions {
    * after the active bridge stopped renewing.
    */
   readonly leaseTtlMs?: number;
-  /** Approximate cap on the stream's entries (`MAXLEN ~`); default 100,000; 0 for none. */
+  /** Approximate cap on the stream's entries (`MAXLEN ~`); default 100,000; 0 for none (not with `jetStream`). */
   readonly maxLen?: number;
-  /** Entries older than this many ms are trimmed (`MINID ~`); default: none. */
+  /** Entries older than this many ms are trimmed (`MINID ~`); default: none (with `jetStream`: one day). */
   readonly maxAgeMs?: number;
   /** This bridge's id, in its lease value and its gap records; default: random. */
   readonly id?: string;
@@ -39,6 +47,26 @@ export interface BridgeOptions {
   /** Told each time the bridge becomes active or drops to standby, with why. */
   readonly onRoleChange?: (role: 'active' | 'standby', reason: string) => void;
 }
+
+/**
+ * Where a bridge copies to when the destination is JetStream. The stream is
+ * created with (or checked against) the same limits a JetStream event service
+ * uses by default, so `createNatsStreamEventService` on the subject reads it.
+ */
+export interface BridgeJetStreamOptions {
+  /** `nats://[user[:password]@]host[:port]`; several servers of one cluster as a list or comma-separated. */
+  readonly natsAddress: string | readonly string[];
+  /** The subject to publish on, e.g. `enduro.ingest.events`. */
+  readonly subject: string;
+  /** The JetStream stream; default: the subject with `.` replaced by `_` (as the event service names it). */
+  readonly stream?: string;
+  /** How long one publish waits for its acknowledgement, in ms; default 5000. */
+  readonly publishTimeoutMs?: number;
+}
+
+/** What a JetStream event service defaults to, so a bridge's stream passes its check unchanged. */
+const JETSTREAM_DEFAULT_MAX_AGE_MS = 86_400_000;
+const JETSTREAM_DUPLICATE_WINDOW_MS = 120_000;
 
 /** Where a bridge stands: not started, standing by, holding the lease and copying, or closed. */
 export type BridgeRole = 'starting' | 'standby' | 'active' | 'closed';
@@ -119,6 +147,8 @@ class RedisBridge implements Bridge {
   readonly #subscriber: Redis;
   readonly #lease: RedisLease;
   readonly #sink: BridgeSink;
+  /** The sink again when it is JetStream's: it has a connection of its own to open, watch and close. */
+  readonly #jetStream: JetStreamSink | undefined;
   readonly #metrics: BridgeMetrics;
   readonly #onRoleChange: BridgeOptions['onRoleChange'];
   readonly #counts: BridgeCounts = { copied: 0, gaps: 0, takeovers: 0, discarded: 0, writeFailures: 0 };
@@ -158,7 +188,12 @@ class RedisBridge implements Bridge {
     this.#ttlMs = ttl;
     this.#logger = boundedLogger(options.logger ?? silentLogger);
     this.#onRoleChange = options.onRoleChange;
-    const streamKey = options.streamKey ?? options.channel;
+    const js = options.jetStream;
+    const jsSubject = js === undefined ? undefined : checkSubject(js.subject);
+    const jsStream = jsSubject === undefined ? undefined : checkStreamName(js?.stream ?? streamNameFor(jsSubject));
+    const servers = js === undefined ? undefined : parseNatsAddress(js.natsAddress);
+    if (js !== undefined && maxLen === 0) throw new TypeError('maxLen must be >= 1 when copying into JetStream');
+    const streamKey = jsStream ?? options.streamKey ?? options.channel;
     const leaseKey = options.leaseKey ?? `${streamKey}:bridge-lease`;
     const holder = `${this.id} ${hostname()} pid ${process.pid}`;
 
@@ -188,7 +223,26 @@ class RedisBridge implements Bridge {
       connectionName: 'tidings-bridge-subscriber',
     });
     this.#lease = new RedisLease(leaseConnection, leaseKey, holder, ttl);
-    this.#sink = new RedisStreamSink(sinkConnection, { streamKey, leaseKey, holder, maxLen, maxAgeMs });
+    if (jsSubject !== undefined && jsStream !== undefined && servers !== undefined) {
+      const maxAge = maxAgeMs === 0 ? JETSTREAM_DEFAULT_MAX_AGE_MS : maxAgeMs;
+      this.#jetStream = new JetStreamSink({
+        servers,
+        subject: jsSubject,
+        stream: jsStream,
+        limits: {
+          maxEvents: maxLen,
+          maxAgeMs: maxAge,
+          replicas: 1,
+          duplicateWindowMs: Math.min(JETSTREAM_DUPLICATE_WINDOW_MS, maxAge),
+        },
+        bridgeId: this.id,
+        publishTimeoutMs: js?.publishTimeoutMs ?? 5_000,
+        stillHolds: async () => (await this.#lease.current()) === holder,
+      });
+      this.#sink = this.#jetStream;
+    } else {
+      this.#sink = new RedisStreamSink(sinkConnection, { streamKey, leaseKey, holder, maxLen, maxAgeMs });
+    }
     this.#metrics = new BridgeMetrics(
       options.meterProvider,
       { channel: options.channel, destination: streamKey, bridge: this.id },
@@ -208,8 +262,9 @@ class RedisBridge implements Bridge {
   async start(): Promise<void> {
     if (this.#role !== 'starting') throw new Error(`bridge ${this.id} was already started`);
     try {
-      await Promise.all([this.#command.connect(), this.#subscriber.connect()]);
+      await Promise.all([this.#command.connect(), this.#subscriber.connect(), this.#jetStream?.open()]);
     } catch (error) {
+      void this.#jetStream?.close();
       this.#role = 'closed';
       this.#closing = Promise.resolve();
       this.#command.disconnect();
@@ -256,6 +311,7 @@ class RedisBridge implements Bridge {
     );
     this.#command.disconnect();
     this.#subscriber.disconnect();
+    await this.#jetStream?.close();
   }
 
   status(): BridgeStatus {
@@ -265,6 +321,7 @@ class RedisBridge implements Bridge {
     if (this.#role === 'standby' || this.#role === 'active') {
       if (this.#command.status !== 'ready') reasons.push('not connected to Redis');
       if (this.#subscriber.status !== 'ready') reasons.push('subscriber connection to Redis not ready');
+      if (this.#jetStream !== undefined && !this.#jetStream.connected) reasons.push('not connected to NATS');
       if (this.#role === 'active' && !this.#subscribed) reasons.push('active but not subscribed to the channel');
     }
     return {
@@ -321,6 +378,7 @@ class RedisBridge implements Bridge {
     this.#term++;
     this.#counts.takeovers++;
     this.#subscribed = false;
+    this.#jetStream?.takeover();
     this.#queue = [{ kind: 'gap', until: undefined, fallbackSince: new Date(), onlyIfStreamHasEntries: true }];
     this.#logger.info({ bridge: this.id }, 'bridge: holds the lease, copying');
     this.#onRoleChange?.('active', 'acquired the lease');

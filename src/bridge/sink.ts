@@ -15,12 +15,12 @@ export interface GapRecord {
 export type SinkOutcome = 'written' | 'fenced';
 
 /**
- * Where a bridge writes: a destination with fencing. Every write checks,
- * atomically with the write, that this bridge still holds its lease; a write
- * that does not is refused as a whole (`fenced`), so a bridge that was frozen
- * and lost its lease can never add stale copies behind its successor's.
- * Internal: the Redis stream sink is the only one so far; a JetStream sink
- * would implement the same three calls.
+ * Where a bridge writes: a destination with fencing. A write that comes from
+ * a bridge that no longer holds its lease is refused as a whole (`fenced`),
+ * so a bridge that was frozen and lost its lease can never add stale copies
+ * behind its successor's. Internal: the Redis stream sink checks the lease
+ * atomically with the append (a script); the JetStream sink, which cannot,
+ * expects the stream's last sequence to be the one it last wrote.
  */
 export interface BridgeSink {
   /** Appends the messages, in order, as event entries. */

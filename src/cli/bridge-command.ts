@@ -11,10 +11,18 @@ import {
   UsageError,
 } from './cli-support.js';
 
+/** The subjects Enduro's channels default to on NATS, so `--nats` needs no `--subject` for them. */
+const ENDURO_SUBJECTS: ReadonlyMap<string, string> = new Map([
+  ['enduro-ingest-events', 'enduro.ingest.events'],
+  ['enduro-storage-events', 'enduro.storage.events'],
+]);
+
 interface BridgeCommandOptions {
   redis: string;
   channel?: string;
   streamKey?: string;
+  nats?: string;
+  subject?: string;
   leaseTtl: number;
   maxLen: number;
   maxAge: number;
@@ -36,6 +44,18 @@ export function bridgeCommand(): Command {
       new Option('--stream-key <key>', 'the stream to copy into (default: the channel name)').env(
         'TIDINGS_BRIDGE_STREAM_KEY',
       ),
+    )
+    .addOption(
+      new Option(
+        '--nats <url>',
+        'copy into a NATS JetStream stream instead (nats://host:4222, comma-separated for a cluster); the lease stays in Redis',
+      ).env('TIDINGS_BRIDGE_NATS_URL'),
+    )
+    .addOption(
+      new Option(
+        '--subject <subject>',
+        'with --nats: the subject to publish on (default for enduro-ingest-events / enduro-storage-events: enduro.ingest.events / enduro.storage.events)',
+      ).env('TIDINGS_BRIDGE_SUBJECT'),
     )
     .addOption(
       new Option(
@@ -80,9 +100,17 @@ others poll it and take over when it expires, writing one gap record (field
 "gap") for the window nobody copied. SIGTERM or Ctrl-C releases the lease, so
 a standby takes over at once.
 
+With --nats the copies go into the JetStream stream of --subject (named like
+the subject with "." as "_", created if missing with the JetStream backend's
+defaults), each message body byte for byte; a gap record is a message with an
+empty body and a Tidings-Gap header. The bridge must be the stream's only writer.
+
 Examples:
   $ tidings bridge --redis redis://127.0.0.1:6379 --channel enduro-ingest-events
-  $ TIDINGS_BRIDGE_CHANNEL=enduro-storage-events tidings bridge --port 9466 --lease-ttl 2000`,
+  $ TIDINGS_BRIDGE_CHANNEL=enduro-storage-events tidings bridge --port 9466 --lease-ttl 2000
+
+Into JetStream (subject enduro.ingest.events, stream enduro_ingest_events):
+  tidings bridge --channel enduro-ingest-events --nats nats://127.0.0.1:4222`,
     )
     .action(async (options: BridgeCommandOptions) => {
       await runBridge(options);
@@ -97,6 +125,18 @@ async function runBridge(options: BridgeCommandOptions): Promise<void> {
   if (options.id !== undefined && !/^[\w.-]{1,64}$/.test(options.id)) {
     throw new UsageError(`--id must be 1 to 64 letters, digits, "_", "." or "-", got ${JSON.stringify(options.id)}`);
   }
+  if (options.nats !== undefined && options.streamKey !== undefined) {
+    throw new UsageError('--stream-key names a Redis stream; with --nats the destination is --subject');
+  }
+  if (options.nats === undefined && options.subject !== undefined) {
+    throw new UsageError('--subject is for --nats (the JetStream destination)');
+  }
+  const subject = options.nats === undefined ? undefined : (options.subject ?? ENDURO_SUBJECTS.get(channel));
+  if (options.nats !== undefined && subject === undefined) {
+    throw new UsageError(
+      `bridge --nats needs --subject <subject> (or TIDINGS_BRIDGE_SUBJECT) for channel ${JSON.stringify(channel)}`,
+    );
+  }
   const streamKey = options.streamKey ?? channel;
   const logger = rememberingErrors(stderrLogger(options.logLevel));
   const metrics = createPrometheusMetrics();
@@ -108,6 +148,9 @@ async function runBridge(options: BridgeCommandOptions): Promise<void> {
     redisAddress: options.redis,
     channel,
     streamKey,
+    ...(options.nats === undefined || subject === undefined
+      ? {}
+      : { jetStream: { natsAddress: options.nats, subject } }),
     leaseTtlMs: options.leaseTtl,
     maxLen: options.maxLen,
     maxAgeMs: options.maxAge,
@@ -121,7 +164,10 @@ async function runBridge(options: BridgeCommandOptions): Promise<void> {
     await bridge.start();
   } catch (error) {
     await metrics.shutdown();
-    throw new CommandFailure('cannot connect to Redis', { cause: error, observed: logger.lastError });
+    throw new CommandFailure(
+      options.nats === undefined ? 'cannot connect to Redis' : 'cannot connect to Redis or NATS',
+      { cause: error, observed: logger.lastError },
+    );
   }
   let health: Awaited<ReturnType<typeof listenBridgeHealth>>;
   try {
@@ -131,7 +177,8 @@ async function runBridge(options: BridgeCommandOptions): Promise<void> {
     await metrics.shutdown();
     throw new CommandFailure(`cannot listen on ${options.host}:${options.port}`, { cause: error });
   }
-  say(`bridge ${bridge.id}: copying channel ${channel} into stream ${streamKey}; health on ${health.url}/readyz`);
+  const into = subject === undefined ? `stream ${streamKey}` : `JetStream subject ${subject}`;
+  say(`bridge ${bridge.id}: copying channel ${channel} into ${into}; health on ${health.url}/readyz`);
   const signal = await stopping;
   say(`bridge ${bridge.id}: ${signal}, stopping`);
   await bridge.close();

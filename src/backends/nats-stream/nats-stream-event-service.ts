@@ -31,6 +31,7 @@ import { traceFromHeaders, traceHeaders } from '../../observability/nats-trace-h
 import { checkTraceContext } from '../../observability/trace-context.js';
 import { parseNatsAddress } from '../nats/nats-address.js';
 import { AcknowledgedPublisher } from './acknowledged-publisher.js';
+import { isGapRecord } from './gap-header.js';
 import { ReplayReader, type ReplaySource } from './replay-reader.js';
 import { checkStreamName, checkSubject, ensureStream, type StreamLimits, streamNameFor } from './stream-setup.js';
 
@@ -559,7 +560,8 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
       const lost = seq - this.#liveLast - 1;
       for (const sub of this.#fanOut.subscriptions) if (!sub.replaying) sub.reportGap('expired', lost);
     }
-    const decoded = this.#decode(msg);
+    // A bridge's gap record: every live subscription hears of it here; a replaying one meets it in its own reading.
+    const decoded = isGapRecord(msg) ? this.#liveGap() : this.#decode(msg);
     if (decoded !== undefined) {
       const { event, trace } = decoded;
       const position = this.#positions.format(seq);
@@ -574,6 +576,11 @@ class NatsStreamEventServiceImpl<T> implements NatsStreamEventService<T> {
       for (const reader of parked) reader.refill();
     }
   };
+
+  #liveGap(): undefined {
+    for (const sub of this.#fanOut.subscriptions) if (!sub.replaying) sub.reportGap('reconnect');
+    return undefined;
+  }
 
   #decode(msg: JsMsg): { event: T; trace: TraceCarrier | undefined } | undefined {
     const text = msg.string();

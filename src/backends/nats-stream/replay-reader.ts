@@ -1,5 +1,6 @@
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import type { LocalSubscription } from '../../core/subscription.js';
+import { isGapRecord } from './gap-header.js';
 
 /** What a {@link ReplayReader} needs from its service. */
 export interface ReplaySource<T> {
@@ -156,6 +157,10 @@ export class ReplayReader<T> {
       got++;
       this.expired(seq);
       this.#cursor = seq + 1;
+      if (isGapRecord(msg)) {
+        this.sub.reportGap('reconnect');
+        continue;
+      }
       const event = this.#source.decode(msg);
       if (event !== undefined) this.sub.deliverRetained(event, this.#source.position(seq));
     }
