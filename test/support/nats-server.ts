@@ -231,15 +231,19 @@ async function planNode(
  * free loopback ports and resolves when it is healthy. Fails, never skips,
  * when the binary is missing. Killed at process exit if never closed.
  */
-export async function startNatsServer(
-  options: {
-    jetstream?: boolean;
-    /** The server's `max_pending` per client, in bytes: small to provoke a slow consumer. @default 64 MiB */
-    maxPending?: number;
-    /** The server's `write_deadline`: short to cut a stalled consumer soon. @default the server's */
-    writeDeadlineMs?: number;
-  } = {},
-): Promise<NatsServer> {
+export function startNatsServer(options: SingleServerOptions = {}): Promise<NatsServer> {
+  return retryingPortClashes(() => startNatsServerOnce(options));
+}
+
+interface SingleServerOptions {
+  jetstream?: boolean;
+  /** The server's `max_pending` per client, in bytes: small to provoke a slow consumer. @default 64 MiB */
+  maxPending?: number;
+  /** The server's `write_deadline`: short to cut a stalled consumer soon. @default the server's */
+  writeDeadlineMs?: number;
+}
+
+async function startNatsServerOnce(options: SingleServerOptions): Promise<NatsServer> {
   installExitHook();
   const root = mkdtempSync(join(tmpdir(), 'tidings-nats-'));
   scratch.add(root);
@@ -292,7 +296,27 @@ export async function startNatsServer(
  * directory), and resolves when all three are healthy and JetStream has a
  * meta leader. Every node is killed at process exit if never closed.
  */
-export async function startNatsCluster(): Promise<NatsCluster> {
+export function startNatsCluster(): Promise<NatsCluster> {
+  return retryingPortClashes(startNatsClusterOnce);
+}
+
+/**
+ * Free ports are picked, released, then handed to a server: another process
+ * (or another pick) may take one in between, and the server then exits with
+ * "address already in use". Such a start is tried again with new ports.
+ */
+async function retryingPortClashes<R>(start: () => Promise<R>, attempts = 4): Promise<R> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      const clash = error instanceof Error && error.message.includes('address already in use');
+      if (!clash || attempt >= attempts) throw error;
+    }
+  }
+}
+
+async function startNatsClusterOnce(): Promise<NatsCluster> {
   installExitHook();
   const root = mkdtempSync(join(tmpdir(), 'tidings-nats-cluster-'));
   scratch.add(root);
