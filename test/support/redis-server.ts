@@ -18,14 +18,21 @@ export interface RedisServer {
 
 /** A TCP port nobody listens on right now. */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
+  // The kernel may hand the same free port out again once released: never give one twice in a process.
+  for (;;) {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const address = server.address();
+    server.close();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    if (handedOut.has(address.port)) continue;
+    handedOut.add(address.port);
+    return address.port;
+  }
 }
+
+const handedOut = new Set<number>();
 
 /**
  * Starts a private `redis-server` (no persistence) and resolves when it
