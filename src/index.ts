@@ -107,8 +107,6 @@ export {
 } from './monitor/nats-services.js';
 export type { NatsStreamConfig } from './monitor/nats-stream-services.js';
 export {
-  DEFAULT_INGEST_STREAM_SUBJECT,
-  DEFAULT_STORAGE_STREAM_SUBJECT,
   newIngestEventServiceNatsStream,
   newStorageEventServiceNatsStream,
 } from './monitor/nats-stream-services.js';

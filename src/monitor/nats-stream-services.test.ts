@@ -6,12 +6,8 @@ import { canonicalFixtures } from '../../test/fixtures/load.js';
 import { startNatsServer } from '../../test/support/nats-server.js';
 import { freshTopic, take } from '../conformance/harness.js';
 import { ingestCodec, storageCodec } from './codec.js';
-import {
-  DEFAULT_INGEST_STREAM_SUBJECT,
-  DEFAULT_STORAGE_STREAM_SUBJECT,
-  newIngestEventServiceNatsStream,
-  newStorageEventServiceNatsStream,
-} from './nats-stream-services.js';
+import { DEFAULT_INGEST_SUBJECT, DEFAULT_STORAGE_SUBJECT } from './nats-services.js';
+import { newIngestEventServiceNatsStream, newStorageEventServiceNatsStream } from './nats-stream-services.js';
 
 const nats = await startNatsServer({ jetstream: true });
 const fixtures = canonicalFixtures();
@@ -44,8 +40,8 @@ describe('monitor services on JetStream: the Redis wire format, stored', () => {
   it("defaults to Enduro's subjects, each in a stream of its own", async () => {
     const ingest = newIngestEventServiceNatsStream(undefined, undefined, { natsAddress: nats.url });
     const storage = newStorageEventServiceNatsStream(undefined, undefined, { natsAddress: nats.url });
-    assert.equal(ingest.subject, DEFAULT_INGEST_STREAM_SUBJECT);
-    assert.equal(storage.subject, DEFAULT_STORAGE_STREAM_SUBJECT);
+    assert.equal(ingest.subject, DEFAULT_INGEST_SUBJECT);
+    assert.equal(storage.subject, DEFAULT_STORAGE_SUBJECT);
     assert.equal(ingest.subject, 'enduro.ingest.events');
     assert.equal(storage.subject, 'enduro.storage.events');
     assert.equal(ingest.stream, 'enduro_ingest_events');

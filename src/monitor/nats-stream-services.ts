@@ -7,12 +7,8 @@ import {
 import type { Codec } from '../core/codec.js';
 import type { Logger } from '../core/logger.js';
 import { ingestCodec, storageCodec } from './codec.js';
+import { DEFAULT_INGEST_SUBJECT, DEFAULT_STORAGE_SUBJECT } from './nats-services.js';
 import type { MonitorEvent, StorageMonitorEvent } from './schemas.js';
-
-/** Enduro's ingest events subject on NATS (stream `enduro_ingest_events`). */
-export const DEFAULT_INGEST_STREAM_SUBJECT = 'enduro.ingest.events';
-/** Enduro's storage events subject on NATS (stream `enduro_storage_events`). */
-export const DEFAULT_STORAGE_STREAM_SUBJECT = 'enduro.storage.events';
 
 /**
  * Where a monitor service finds JetStream: the address, plus the JetStream
@@ -58,7 +54,7 @@ export function newIngestEventServiceNatsStream(
   tracerProvider: TracerProvider | undefined,
   config: NatsStreamConfig,
 ): NatsStreamEventService<MonitorEvent> {
-  return monitorService(ingestCodec, DEFAULT_INGEST_STREAM_SUBJECT, logger, tracerProvider, config);
+  return monitorService(ingestCodec, DEFAULT_INGEST_SUBJECT, logger, tracerProvider, config);
 }
 
 /** Storage monitor events on a JetStream stream; see {@link newIngestEventServiceNatsStream}. */
@@ -67,5 +63,5 @@ export function newStorageEventServiceNatsStream(
   tracerProvider: TracerProvider | undefined,
   config: NatsStreamConfig,
 ): NatsStreamEventService<StorageMonitorEvent> {
-  return monitorService(storageCodec, DEFAULT_STORAGE_STREAM_SUBJECT, logger, tracerProvider, config);
+  return monitorService(storageCodec, DEFAULT_STORAGE_SUBJECT, logger, tracerProvider, config);
 }
