@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { type CliProcess, CliProcesses, ensureBuilt } from '../../test/support/cli-process.js';
 import { eventually } from '../../test/support/redis-kit.js';
 import { type RedisServer, startRedisServer } from '../../test/support/redis-server.js';
+import { publishSteadily } from '../../test/support/steady-producer.js';
 
 const LEASE_TTL_MS = 1_000;
 /** What the README states: the lease expires, then a standby's next try (every ttl/3) takes it. */
@@ -26,27 +27,22 @@ interface Published {
 class Producer {
   readonly published: Published[] = [];
   #running = true;
-  readonly #done: Promise<void>;
+  readonly #done: Promise<number>;
 
   readonly #redis: Redis;
 
   constructor(url: string, channel: string, perSecond: number) {
     const redis = new Redis(url);
     this.#redis = redis;
-    const burst = Math.max(1, Math.round(perSecond / 100));
-    this.#done = (async () => {
-      let seq = 0;
-      while (this.#running) {
-        const started = Date.now();
-        for (let i = 0; i < burst; i++) {
-          seq++;
-          this.published.push({ seq, at: Date.now() });
-          await redis.publish(channel, JSON.stringify({ seq }));
-        }
-        // Pacing, not synchronisation: the producer's rate, whatever the test waits for.
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, 10 - (Date.now() - started))));
-      }
-    })();
+    this.#done = publishSteadily(
+      perSecond,
+      async (n) => {
+        const seq = n + 1;
+        this.published.push({ seq, at: Date.now() });
+        await redis.publish(channel, JSON.stringify({ seq }));
+      },
+      { stop: () => !this.#running },
+    );
   }
 
   get last(): number {

@@ -13,6 +13,7 @@ import { type CliProcess, CliProcesses, ensureBuilt, runCli } from '../../test/s
 import { type NatsServer, startNatsServer } from '../../test/support/nats-server.js';
 import { eventually } from '../../test/support/redis-kit.js';
 import { freePort, type RedisServer, startRedisServer } from '../../test/support/redis-server.js';
+import { publishSteadily } from '../../test/support/steady-producer.js';
 
 const CHANNEL = 'enduro-ingest-events';
 const STREAM = 'enduro_ingest_events';
@@ -84,13 +85,14 @@ describe('tidings bridge --nats (CLI, real redis-server and nats-server)', { tim
 
     let seq = 0;
     let producing = true;
-    const producer = (async () => {
-      while (producing) {
-        await redis.publish(CHANNEL, JSON.stringify({ seq: ++seq }));
-        // Pacing, not synchronisation: about a thousand events a second whatever the test waits for.
-        if (seq % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    })();
+    const producer = publishSteadily(
+      1_000,
+      async (n) => {
+        seq = n + 1;
+        await redis.publish(CHANNEL, JSON.stringify({ seq }));
+      },
+      { stop: () => !producing },
+    );
     try {
       await eventually(
         messages,

@@ -10,6 +10,7 @@ import { GATEWAY_CHILD_TOKEN } from '../../test/support/gateway-child-protocol.j
 import { startRedisServer } from '../../test/support/redis-server.js';
 import { type StreamOutcome, streamOnce } from '../../test/support/resume-client.js';
 import { readIngest, seqEvent } from '../../test/support/seq-monitor-events.js';
+import { publishSteadily } from '../../test/support/steady-producer.js';
 import { waitFor } from '../conformance/harness.js';
 import { newIngestEventServiceRedisStream } from '../monitor/redis-stream-services.js';
 
@@ -18,8 +19,8 @@ const EVENTS = 3_000;
 const BEFORE_KILL = 1_000;
 /** Events published after the kill and before the client reconnects to B. */
 const DURING = 300;
-const PER_TICK = 5;
-const TICK_MS = 5;
+/** Events per second the producer publishes. */
+const RATE = 1_000;
 const DEADLINE_MS = 45_000;
 const childScript = fileURLToPath(new URL('../../test/support/stream-gateway-child.ts', import.meta.url));
 
@@ -41,14 +42,14 @@ async function startGateway(redisUrl: string, streamKey: string, children: Child
   return { child, url: `${message.url}/ingest/monitor` };
 }
 
-/** Kills every child still running and waits for each to exit, within a deadline. */
+/** Kills every child still running and waits for each to exit. */
 async function killAll(children: readonly ChildProcess[]): Promise<void> {
   await Promise.all(
     children.map(async (child) => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');
-      child.kill('SIGKILL');
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+      child.kill('SIGKILL'); // cannot be ignored: the exit comes, within the test's deadline
+      await exited;
     }),
   );
 }
@@ -84,14 +85,14 @@ describe('two gateways over one Redis stream', () => {
       // 1. Streaming from A; the producer starts once A's stream is open.
       const fromA: Promise<StreamOutcome> = streamOnce(a.url, { headers: auth, onFrame });
       await waitFor('the hello from gateway A', () => helloFromA);
-      const publishing = (async () => {
-        while (published < EVENTS && !stopPublishing) {
-          const end = Math.min(published + PER_TICK, EVENTS);
-          for (; published < end; published++) producer.publish(seqEvent(published));
-          // Pacing the producer, not waiting for a condition.
-          await new Promise((resolve) => setTimeout(resolve, TICK_MS));
-        }
-      })();
+      const publishing = publishSteadily(
+        RATE,
+        (seq) => {
+          producer.publish(seqEvent(seq));
+          published = seq + 1;
+        },
+        { count: EVENTS, stop: () => stopPublishing },
+      );
 
       // 2. A dies mid-stream while the producer keeps publishing.
       await waitFor('events from A', () => received.length >= BEFORE_KILL, DEADLINE_MS);

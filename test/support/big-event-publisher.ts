@@ -2,19 +2,20 @@
 // the publisher's encoding never competes with a test's clients for an event loop:
 //   big-event-publisher.ts <redis url> <channel> <first seq> <count> <bytes> <events per second>
 // Each event's `item.name` is `<seq>|` followed by `bytes` of padding. Events
-// go out at a steady rate (what is due is published on each tick, so a late
-// tick catches up), each tick's last one confirmed by Redis. Exits when done.
+// go out at a steady rate (what fell due meanwhile goes out at once), every
+// tenth one confirmed by Redis, so a slow Redis holds the producer back. Exits when done.
 import { newIngestEventServiceRedis } from '../../src/monitor/redis-services.js';
 import type { MonitorEvent } from '../../src/monitor/schemas.js';
+import { publishSteadily } from './steady-producer.js';
 
-const TICK_MS = 10;
+const CONFIRM_EVERY = 10;
 const [redisUrl, channel, firstArg, countArg, bytesArg, rateArg] = process.argv.slice(2);
 if (!redisUrl || !channel || !firstArg || !countArg || !bytesArg || !rateArg) {
   throw new TypeError('usage: big-event-publisher.ts <redis url> <channel> <first seq> <count> <bytes> <events/s>');
 }
 const rate = Number(rateArg);
 const first = Number(firstArg);
-const end = first + Number(countArg);
+const count = Number(countArg);
 const padding = 'x'.repeat(Number(bytesArg));
 const event = (seq: number): MonitorEvent => ({
   type: 'sip_updated_event',
@@ -35,12 +36,12 @@ const publisher = newIngestEventServiceRedis(undefined, undefined, {
   redisChannel: channel,
   publishTimeoutMs: 30_000,
 });
-const started = performance.now();
-let seq = first;
-while (seq < end) {
-  const due = Math.min(end, first + Math.floor(((performance.now() - started) / 1000) * rate));
-  for (; seq < due - 1; seq++) publisher.publish(event(seq));
-  if (seq < due) await publisher.publishConfirmed(event(seq++));
-  else await new Promise((resolve) => setTimeout(resolve, TICK_MS));
-}
+await publishSteadily(
+  rate,
+  (n) =>
+    n % CONFIRM_EVERY === CONFIRM_EVERY - 1
+      ? publisher.publishConfirmed(event(first + n))
+      : publisher.publish(event(first + n)),
+  { count },
+);
 await publisher.close();

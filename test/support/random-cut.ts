@@ -15,12 +15,12 @@ import { startRedisServer } from './redis-server.js';
 import { streamOnce } from './resume-client.js';
 import { readIngest, seqEvent } from './seq-monitor-events.js';
 import { until } from './sse-client.js';
+import { publishSteadily } from './steady-producer.js';
 
 export const EVENTS = 5_000;
 export const CUTS = 100;
-/** Published every tick: 1,000 events/s, a steady stream the cuts land in. */
-const PER_TICK = 5;
-const TICK_MS = 5;
+/** Events per second: a steady stream the cuts land in. */
+const RATE = 1_000;
 const TOKEN = 'random-cut-token';
 const RUN_TIMEOUT_MS = 60_000;
 
@@ -52,17 +52,17 @@ function cutPoints(seed: number, before = EVENTS): number[] {
 /** Publishes seq 0..EVENTS-1 at a steady pace; `published` counts what went out. */
 class SteadyPublisher {
   published = 0;
-  readonly done: Promise<void>;
+  readonly done: Promise<number>;
 
   constructor(publish: (seq: number) => void) {
-    this.done = (async () => {
-      while (this.published < EVENTS) {
-        const end = Math.min(this.published + PER_TICK, EVENTS);
-        for (; this.published < end; this.published++) publish(this.published);
-        // Pacing the producer, not waiting for a condition.
-        await new Promise((resolve) => setTimeout(resolve, TICK_MS));
-      }
-    })();
+    this.done = publishSteadily(
+      RATE,
+      (seq) => {
+        publish(seq);
+        this.published = seq + 1;
+      },
+      { count: EVENTS },
+    );
   }
 }
 

@@ -70,17 +70,21 @@ async function nodeOf(name: string): Promise<NatsNode> {
 /** Reads `count` events within the failover deadline, checking that no gap is reported on the way. */
 async function readAll(sub: Subscription<SeqEvent>, count: number): Promise<number[]> {
   const got: number[] = [];
-  const deadline = Date.now() + FAILOVER_WAIT_MS;
-  while (got.length < count) {
-    if (Date.now() > deadline) throw new Error(`only ${got.length} of ${count} events within ${FAILOVER_WAIT_MS} ms`);
-    const result = await Promise.race([
-      sub.next(),
-      new Promise<'late'>((resolve) => setTimeout(resolve, deadline - Date.now(), 'late').unref()),
-    ]);
-    if (result === 'late') continue;
-    assert.equal(result.done, false, `the subscription ended after ${got.length} events`);
-    got.push(result.value.seq);
-    assert.equal(sub.takeGap(), undefined, `no gap (after ${got.length} events)`);
+  // One deadline for the whole read, not a wait: each event is awaited as it comes.
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(resolve, FAILOVER_WAIT_MS, 'late');
+  });
+  try {
+    while (got.length < count) {
+      const result = await Promise.race([sub.next(), late]);
+      if (result === 'late') throw new Error(`only ${got.length} of ${count} events within ${FAILOVER_WAIT_MS} ms`);
+      assert.equal(result.done, false, `the subscription ended after ${got.length} events`);
+      got.push(result.value.seq);
+      assert.equal(sub.takeGap(), undefined, `no gap (after ${got.length} events)`);
+    }
+  } finally {
+    clearTimeout(timer);
   }
   return got;
 }
