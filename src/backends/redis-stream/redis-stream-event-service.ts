@@ -293,22 +293,8 @@ class RedisStreamEventServiceImpl<T> implements RedisStreamEventService<T> {
 
   publishConfirmed(event: T): Promise<number> {
     if (this.#closed) return Promise.reject(new ServiceClosedError());
-    return new Promise<number>((resolve, reject) => {
-      const { promise: closed, settle } = this.#waitingForAnswer.park(
-        Number.POSITIVE_INFINITY,
-        () => new ServiceClosedError(),
-      );
-      closed.catch(reject);
-      const outgoing = this.#begin(event, {
-        resolve: (added) => {
-          settle();
-          resolve(added);
-        },
-        reject: (error) => {
-          settle();
-          reject(error);
-        },
-      });
+    return this.#waitingForAnswer.untilAnswered<number>((answer) => {
+      const outgoing = this.#begin(event, answer);
       if (outgoing !== undefined) this.#transmit(outgoing);
     });
   }

@@ -255,24 +255,10 @@ class RedisEventServiceImpl<T> implements RedisEventService<T> {
 
   publishConfirmed(event: T): Promise<number> {
     if (this.#closed) return Promise.reject(new ServiceClosedError());
-    return new Promise<number>((resolve, reject) => {
-      // No deadline of its own: waiting for the connection and for Redis' answer are each bounded
-      // (the answer from Redis' last answer, not from this call, so the end of a long burst does not time out).
-      const { promise: closed, settle } = this.#waitingForAnswer.park(
-        Number.POSITIVE_INFINITY,
-        () => new ServiceClosedError(),
-      );
-      closed.catch(reject);
-      const outgoing = this.#begin(event, {
-        resolve: (receivers) => {
-          settle();
-          resolve(receivers);
-        },
-        reject: (error) => {
-          settle();
-          reject(error);
-        },
-      });
+    // Waiting for the connection and for Redis' answer are each bounded (the answer from Redis' last answer,
+    // not from this call, so the end of a long burst does not time out).
+    return this.#waitingForAnswer.untilAnswered<number>((answer) => {
+      const outgoing = this.#begin(event, answer);
       if (outgoing !== undefined) this.#transmit(outgoing);
     });
   }

@@ -36,6 +36,29 @@ export class WaitList {
     return { promise, settle };
   }
 
+  /**
+   * A caller parked until its answer: `start` is handed the callbacks that
+   * settle it, and {@link settleAll} with an error (the service closing)
+   * rejects it first if the answer has not come. No deadline of its own:
+   * whatever produces the answer is bounded.
+   */
+  untilAnswered<R>(start: (answer: { resolve(value: R): void; reject(error: unknown): void }) => void): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const { promise: released, settle } = this.park(Number.POSITIVE_INFINITY, () => new Error('unreachable'));
+      released.catch(reject);
+      start({
+        resolve: (value) => {
+          settle();
+          resolve(value);
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
+      });
+    });
+  }
+
   /** Resumes every parked caller, in the order they parked; with `error`, they reject. */
   settleAll(error?: unknown): void {
     for (const settle of [...this.#waiting]) settle(error);
